@@ -1,0 +1,213 @@
+"""Command line: the same functions as the app, from a terminal.
+
+    python -m retention sample [--db PATH] [--customers N] [--seed S]
+    python -m retention import FILE [--db PATH] [--table T] [--map SRC=DST ...] [--delimiter D]
+                               [--decimal C] [--encoding E] [--date-format F]
+    python -m retention tables [--db PATH]
+
+``--db`` defaults to ``$RETENTION_DB``, else the sample shop file. Exit codes: 0 success,
+1 the import failed (nothing changed), 2 bad arguments or a question to answer (for example an
+ambiguous date format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from retention.paths import default_db_path
+from retention.schema import IMPORTABLE_TABLES
+
+__all__ = ["main", "build_parser"]
+
+_ESCAPES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m retention",
+        description="Retention Lab: customer retention analytics over one DuckDB file.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db",
+            type=Path,
+            default=None,
+            help="DuckDB file (default: $RETENTION_DB, else sample_data/shop.duckdb)",
+        )
+
+    p_sample = sub.add_parser("sample", help="build the sample shop into the database file")
+    add_db(p_sample)
+    p_sample.add_argument("--customers", type=int, default=None, help="number of customers")
+    p_sample.add_argument("--seed", type=int, default=None, help="random seed")
+
+    p_import = sub.add_parser("import", help="import a CSV, Parquet or Excel file")
+    add_db(p_import)
+    p_import.add_argument("file", type=Path, help="file to import (.csv, .parquet, .xlsx)")
+    p_import.add_argument(
+        "--table",
+        choices=IMPORTABLE_TABLES,
+        default=None,
+        help="target table (default: guessed from the file's columns)",
+    )
+    p_import.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="map a file column to a table column; repeat for several (default: suggested)",
+    )
+    p_import.add_argument(
+        "--delimiter", default=None, help="CSV delimiter: , ; tab (default: sniffed)"
+    )
+    p_import.add_argument("--decimal", default=None, choices=[".", ","], help="decimal mark")
+    p_import.add_argument("--encoding", default=None, help="text encoding, e.g. utf-8, cp1251")
+    p_import.add_argument(
+        "--date-format", default=None, help="strftime format of dates, e.g. %%d.%%m.%%Y"
+    )
+
+    p_tables = sub.add_parser("tables", help="list the tables and their row counts")
+    add_db(p_tables)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    db = args.db or default_db_path()
+    try:
+        if args.command == "sample":
+            return _sample(db, args)
+        if args.command == "import":
+            return _import(db, args)
+        if args.command == "tables":
+            return _tables(db)
+    except KeyboardInterrupt:
+        print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
+        return 130
+    raise AssertionError(args.command)
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+
+def _sample(db: Path, args: argparse.Namespace) -> int:
+    from retention.sample import DEFAULT_CUSTOMERS, DEFAULT_SEED, build_sample_db
+
+    customers = args.customers if args.customers is not None else DEFAULT_CUSTOMERS
+    seed = args.seed if args.seed is not None else DEFAULT_SEED
+    if customers < 1:
+        print("error: --customers must be at least 1", file=sys.stderr)
+        return 2
+    build_sample_db(db, customers, seed, progress=_progress)
+    return _tables(db)
+
+
+def _parse_map(items: Sequence[str]) -> dict[str, str] | None:
+    if not items:
+        return None
+    mapping: dict[str, str] = {}
+    for item in items:
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise ValueError(f"--map {item!r}: write it as SOURCE_COLUMN=TABLE_COLUMN")
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+def _import(db: Path, args: argparse.Namespace) -> int:
+    from retention.ingest.errors import AmbiguousDateFormat, IngestError
+    from retention.ingest.load import LoadError, load_prepared
+    from retention.ingest.mapping import suggest_table
+    from retention.ingest.options import ReadOptions
+    from retention.ingest.prepare import prepare_import
+    from retention.ingest.readers import read_source
+    from retention.store import Store, StoreError
+
+    path: Path = args.file
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 2
+    try:
+        mapping = _parse_map(args.map)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    delimiter = _ESCAPES.get(args.delimiter, args.delimiter) if args.delimiter else None
+    options = ReadOptions(
+        delimiter=delimiter,
+        decimal=args.decimal,
+        encoding=args.encoding,
+        date_format=args.date_format,
+    )
+    data = path.read_bytes()
+    try:
+        table_name = args.table
+        if table_name is None:
+            source = read_source(data, path.name, options, max_bytes=None)
+            table_name = suggest_table(list(source.frame.columns))
+            print(f"table: {table_name} (guessed from the columns; set --table to choose)")
+        prepared = prepare_import(
+            data, path.name, table_name, options=options, mapping=mapping, max_bytes=None
+        )
+    except AmbiguousDateFormat as exc:
+        formats = " or ".join(f"--date-format '{c}'" for c in exc.candidates)
+        print(f"question: {exc}\nrun again with {formats}", file=sys.stderr)
+        return 2
+    except IngestError as exc:
+        print(f"error: {exc}\nnothing was imported.", file=sys.stderr)
+        return 1
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        with Store(db) as store:
+            report = load_prepared(store, prepared, progress=_progress)
+            store.checkpoint()
+    except (LoadError, StoreError) as exc:
+        print(f"error: {exc}\nnothing was imported.", file=sys.stderr)
+        _print_rejected(prepared.rejected)
+        return 1
+    print(f"rows read: {prepared.rows_read}")
+    print(f"rows loaded: {report.rows_loaded}")
+    print(f"rows rejected: {len(prepared.rejected)}")
+    print(report.summary())
+    _print_rejected(prepared.rejected)
+    return 0
+
+
+def _print_rejected(rejected: object, limit: int = 10) -> None:
+    import pandas as pd
+
+    assert isinstance(rejected, pd.DataFrame)
+    if rejected.empty:
+        return
+    print(f"first rejected rows (of {len(rejected)}):", file=sys.stderr)
+    for row in rejected.head(limit).itertuples(index=False):
+        print(f"  line {row.line_number}: {row.reason}", file=sys.stderr)
+
+
+def _tables(db: Path) -> int:
+    from retention.store import Store, StoreError
+
+    if not db.exists():
+        print(
+            f"error: {db} does not exist; build the sample shop with "
+            f"`python -m retention sample --db {db}` or import a file",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with Store(db, read_only=True) as store:
+            counts = store.table_counts()
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    width = max(len(t) for t in counts["table"])
+    print(f"{'table'.ljust(width)}  rows")
+    for row in counts.itertuples(index=False):
+        print(f"{row.table.ljust(width)}  {row.rows:,}")
+    return 0

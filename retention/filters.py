@@ -1,0 +1,115 @@
+"""The Filters value object and the one place it becomes SQL.
+
+Semantics (shown in the sidebar's help):
+- the date range selects orders by ``ordered_at`` (both ends inclusive, whole days);
+- channel and country select *customers* by their acquisition channel and country
+  (``customer_summary.first_channel`` and ``.country``); with either set, guest orders (no
+  customer) are left out, since they have no acquisition channel or country.
+Missing values are matched by the label :data:`UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+__all__ = ["Filters", "UNKNOWN", "SqlFilter"]
+
+UNKNOWN = "(unknown)"
+
+
+@dataclass(frozen=True)
+class SqlFilter:
+    """A WHERE clause (without the keyword; ``TRUE`` when empty) and its bound parameters."""
+
+    where: str
+    params: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the data to. Empty tuples and None mean "all"."""
+
+    start: date | None = None
+    end: date | None = None
+    channels: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}; swap them")
+        object.__setattr__(self, "channels", tuple(sorted(set(self.channels))))
+        object.__setattr__(self, "countries", tuple(sorted(set(self.countries))))
+
+    @property
+    def narrows_customers(self) -> bool:
+        return bool(self.channels or self.countries)
+
+    def customer_clause(self, alias: str = "cs") -> SqlFilter:
+        """Condition on a ``customer_summary`` row aliased ``alias``."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.channels:
+            parts.append(f"list_contains(?, coalesce({alias}.first_channel, ?))")
+            params.extend([list(self.channels), UNKNOWN])
+        if self.countries:
+            parts.append(f"list_contains(?, coalesce({alias}.country, ?))")
+            params.extend([list(self.countries), UNKNOWN])
+        return SqlFilter(" AND ".join(parts) or "TRUE", params)
+
+    def order_clause(self, alias: str = "o") -> SqlFilter:
+        """Condition on an ``orders`` row aliased ``alias``: the date range plus the customers."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.start:
+            parts.append(f"{alias}.ordered_at >= ?")
+            params.append(self.start)
+        if self.end:
+            parts.append(f"{alias}.ordered_at < ?")
+            params.append(self.end + timedelta(days=1))
+        if self.narrows_customers:
+            inner = self.customer_clause("cs")
+            parts.append(
+                # identifiers only; every value is in params
+                f"{alias}.customer_id IN (SELECT cs.customer_id FROM customer_summary AS cs "  # noqa: S608
+                f"WHERE {inner.where})"
+            )
+            params.extend(inner.params)
+        return SqlFilter(" AND ".join(parts) or "TRUE", params)
+
+    def to_query_params(self) -> dict[str, str]:
+        """The filters as URL query parameters (empty ones left out)."""
+        out: dict[str, str] = {}
+        if self.start:
+            out["start"] = self.start.isoformat()
+        if self.end:
+            out["end"] = self.end.isoformat()
+        if self.channels:
+            out["channel"] = ",".join(self.channels)
+        if self.countries:
+            out["country"] = ",".join(self.countries)
+        return out
+
+    @classmethod
+    def from_query_params(cls, params: dict[str, str]) -> Filters:
+        """Inverse of :meth:`to_query_params`; malformed values are ignored, not fatal."""
+
+        def day(value: str | None) -> date | None:
+            try:
+                return date.fromisoformat(value) if value else None
+            except ValueError:
+                return None
+
+        def items(value: str | None) -> tuple[str, ...]:
+            return tuple(v for v in (value or "").split(",") if v)
+
+        start, end = day(params.get("start")), day(params.get("end"))
+        if start and end and start > end:
+            start, end = end, start
+        return cls(
+            start=start,
+            end=end,
+            channels=items(params.get("channel")),
+            countries=items(params.get("country")),
+        )

@@ -1,0 +1,82 @@
+"""Derived tables, rebuilt inside the transaction of every load.
+
+``customer_summary`` has one row per customer with at least one counted order (completed or
+refunded; DESIGN.md "Definitions"). Guest orders (no customer_id) are not customers. Ties on
+the first order's timestamp are broken by order_id so the result never depends on row order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from retention.store import Transaction
+
+__all__ = ["CUSTOMER_SUMMARY_SQL", "refresh_derived"]
+
+CUSTOMER_SUMMARY_SQL = """
+CREATE OR REPLACE TABLE customer_summary AS
+WITH counted AS (
+    SELECT order_id, customer_id, ordered_at, revenue, discount_amount, status, channel,
+           coupon_code
+    FROM orders
+    WHERE customer_id IS NOT NULL AND status IN ('completed', 'refunded')
+),
+per_customer AS (
+    SELECT customer_id,
+           min(ordered_at) AS first_order_at,
+           max(ordered_at) AS last_order_at,
+           count(*) AS orders,
+           sum(revenue) AS revenue,
+           sum(discount_amount) AS discount_amount,
+           count(*) FILTER (WHERE status = 'refunded') AS refunded_orders,
+           first(order_id ORDER BY ordered_at, order_id) AS first_order_id,
+           first(revenue ORDER BY ordered_at, order_id) AS first_order_revenue,
+           first(coupon_code ORDER BY ordered_at, order_id) AS first_coupon_code,
+           first(channel ORDER BY ordered_at, order_id) AS first_order_channel
+    FROM counted
+    GROUP BY customer_id
+),
+cancelled AS (
+    SELECT customer_id, count(*) AS cancelled_orders
+    FROM orders
+    WHERE customer_id IS NOT NULL AND status = 'cancelled'
+    GROUP BY customer_id
+),
+first_category AS (
+    SELECT i.order_id,
+           first(i.category ORDER BY i.line_revenue DESC, i.category) AS category
+    FROM order_items AS i
+    SEMI JOIN per_customer AS p ON p.first_order_id = i.order_id
+    WHERE i.category IS NOT NULL
+    GROUP BY i.order_id
+)
+SELECT p.customer_id,
+       p.first_order_at,
+       p.last_order_at,
+       p.orders,
+       p.revenue,
+       p.discount_amount,
+       p.refunded_orders,
+       coalesce(x.cancelled_orders, 0) AS cancelled_orders,
+       p.first_order_revenue,
+       p.first_coupon_code,
+       coalesce(c.acquisition_channel, p.first_order_channel) AS first_channel,
+       f.category AS first_category,
+       c.country,
+       c.email,
+       coalesce(c.accepts_marketing, false) AS accepts_marketing,
+       coalesce(c.loyalty_member, false) AS loyalty_member,
+       CAST(date_trunc('week', p.first_order_at) AS DATE) AS cohort_week,
+       CAST(date_trunc('month', p.first_order_at) AS DATE) AS cohort_month,
+       CAST(date_trunc('quarter', p.first_order_at) AS DATE) AS cohort_quarter
+FROM per_customer AS p
+LEFT JOIN cancelled AS x USING (customer_id)
+LEFT JOIN customers AS c USING (customer_id)
+LEFT JOIN first_category AS f ON f.order_id = p.first_order_id
+"""
+
+
+def refresh_derived(tx: Transaction) -> None:
+    """Rebuild every derived table from the canonical ones, inside the caller's transaction."""
+    tx.execute(CUSTOMER_SUMMARY_SQL)

@@ -1,0 +1,372 @@
+"""Canonical tables and their column contracts.
+
+The names here are a contract shared by the importer, the metrics, the CLI and the exports
+(see DESIGN.md, "Data model"). Identifiers that end up in SQL come only from this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "ORDER_STATUSES",
+    "COUNTED_STATUSES",
+    "Column",
+    "Table",
+    "TABLES",
+    "CANONICAL_TABLES",
+    "IMPORTABLE_TABLES",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "table",
+    "quote_ident",
+]
+
+ColumnKind = Literal["id", "text", "timestamp", "date", "money", "count", "bool", "json", "int"]
+
+ORDER_STATUSES: tuple[str, ...] = ("completed", "refunded", "cancelled")
+"""Allowed values of ``orders.status``."""
+
+COUNTED_STATUSES: tuple[str, ...] = ("completed", "refunded")
+"""A counted order is completed or refunded (its revenue is net of refunds); cancelled is out."""
+
+_SQL_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "money": "DECIMAL(18,4)",
+    "count": "BIGINT",
+    "int": "INTEGER",
+    "bool": "BOOLEAN",
+    "json": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table.
+
+    ``required`` means an import must map it; ``nullable`` means a row may leave it empty.
+    """
+
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = False
+    nullable: bool = True
+    allowed: tuple[str, ...] = ()
+    default: str | None = None  # SQL literal used when the column is not mapped
+
+    @property
+    def sql_type(self) -> str:
+        return _SQL_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the DuckDB file: its columns, its key and what kind of table it is."""
+
+    name: str
+    label: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    kind: Literal["canonical", "derived", "state"] = "canonical"
+    optional: bool = True
+    checks: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(
+            f"table {self.name!r} has no column {name!r}; columns: {', '.join(self.column_names)}"
+        )
+
+    def ddl(self) -> str:
+        """CREATE TABLE statement built from the contract (identifiers only from this module)."""
+        lines = []
+        for c in self.columns:
+            line = f"    {quote_ident(c.name)} {c.sql_type}"
+            if not c.nullable:
+                line += " NOT NULL"
+            if c.default is not None:
+                line += f" DEFAULT {c.default}"
+            if c.allowed:
+                values = ", ".join("'" + v.replace("'", "''") + "'" for v in c.allowed)
+                line += f" CHECK ({quote_ident(c.name)} IN ({values}))"
+            lines.append(line)
+        lines.extend(f"    CHECK ({check})" for check in self.checks)
+        if self.key and self.kind == "state":
+            lines.append(f"    PRIMARY KEY ({', '.join(quote_ident(k) for k in self.key)})")
+        body = ",\n".join(lines)
+        return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} (\n{body}\n)"
+
+
+def quote_ident(name: str) -> str:
+    """Double-quote an SQL identifier. Only names from this module's contracts pass through here."""
+    if not name.replace("_", "").isalnum() or not name.isascii():
+        raise ValueError(f"not a safe identifier: {name!r}")
+    return '"' + name + '"'
+
+
+ORDERS = Table(
+    name="orders",
+    label="Orders",
+    description="One row per order. Required: everything else can be derived from it.",
+    optional=False,
+    key=("order_id",),
+    columns=(
+        Column("order_id", "id", "Unique order identifier.", required=True, nullable=False),
+        Column("customer_id", "id", "Customer identifier; empty for guest checkouts."),
+        Column(
+            "ordered_at", "timestamp", "When the order was placed.", required=True, nullable=False
+        ),
+        Column(
+            "revenue",
+            "money",
+            "Net of discounts and refunds, before tax and shipping.",
+            required=True,
+            nullable=False,
+        ),
+        Column(
+            "discount_amount", "money", "Discount given on the order.", nullable=False, default="0"
+        ),
+        Column(
+            "status",
+            "text",
+            "completed, refunded or cancelled.",
+            nullable=False,
+            allowed=ORDER_STATUSES,
+            default="'completed'",
+        ),
+        Column("channel", "text", "Marketing channel the order came from."),
+        Column("coupon_code", "text", "Coupon used on the order, if any."),
+        Column("currency", "text", "ISO 4217 currency code."),
+    ),
+    checks=("discount_amount >= 0", "revenue >= 0 OR status = 'refunded'"),
+)
+
+CUSTOMERS = Table(
+    name="customers",
+    label="Customers",
+    description="Customer attributes. Optional: customers are derived from orders when absent.",
+    key=("customer_id",),
+    columns=(
+        Column("customer_id", "id", "Customer identifier.", required=True, nullable=False),
+        Column("email", "text", "Email address."),
+        Column("name", "text", "Customer name."),
+        Column("country", "text", "Country (ISO 3166 alpha-2 code where known)."),
+        Column("acquisition_channel", "text", "Channel that brought the customer."),
+        Column("signup_at", "timestamp", "When the account was created."),
+        Column(
+            "accepts_marketing",
+            "bool",
+            "Consented to marketing email.",
+            nullable=False,
+            default="false",
+        ),
+        Column(
+            "loyalty_member",
+            "bool",
+            "Member of the loyalty programme.",
+            nullable=False,
+            default="false",
+        ),
+        Column("loyalty_joined_at", "timestamp", "When the customer joined the programme."),
+    ),
+)
+
+ORDER_ITEMS = Table(
+    name="order_items",
+    label="Order items",
+    description="Line items of orders: products and categories.",
+    key=("order_id", "product_id"),
+    columns=(
+        Column("order_id", "id", "Order the line belongs to.", required=True, nullable=False),
+        Column("product_id", "id", "Product or SKU identifier.", required=True, nullable=False),
+        Column("product_name", "text", "Product name."),
+        Column("category", "text", "Product category."),
+        Column("quantity", "count", "Units bought.", nullable=False, default="1"),
+        Column(
+            "line_revenue",
+            "money",
+            "Revenue of the line, net of discounts.",
+            required=True,
+            nullable=False,
+        ),
+    ),
+    checks=("quantity >= 0",),
+)
+
+TRAFFIC_DAILY = Table(
+    name="traffic_daily",
+    label="Traffic (daily)",
+    description="Sessions and funnel steps per day, channel and device. Needed for conversion.",
+    key=("date", "channel", "device"),
+    columns=(
+        Column("date", "date", "Day.", required=True, nullable=False),
+        Column("channel", "text", "Marketing channel.", nullable=False, default="'all'"),
+        Column("device", "text", "desktop, mobile, tablet ...", nullable=False, default="'all'"),
+        Column("sessions", "count", "Sessions started.", required=True, nullable=False),
+        Column("product_views", "count", "Sessions that viewed a product."),
+        Column("add_to_carts", "count", "Sessions that added to cart."),
+        Column("checkouts", "count", "Sessions that reached checkout."),
+    ),
+    checks=("sessions >= 0",),
+)
+
+MARKETING_SPEND = Table(
+    name="marketing_spend",
+    label="Marketing spend",
+    description="Spend per channel per day or month (a month is stored as its first day).",
+    key=("date", "channel"),
+    columns=(
+        Column(
+            "date",
+            "date",
+            "Day, or first day of the month for monthly spend.",
+            required=True,
+            nullable=False,
+        ),
+        Column("channel", "text", "Marketing channel.", required=True, nullable=False),
+        Column("spend", "money", "Amount spent.", required=True, nullable=False),
+    ),
+    checks=("spend >= 0",),
+)
+
+CUSTOMER_SUMMARY = Table(
+    name="customer_summary",
+    label="Customer summary",
+    description="One row per customer with a counted order; rebuilt with every load.",
+    kind="derived",
+    key=("customer_id",),
+    columns=(
+        Column("customer_id", "id", "Customer identifier.", nullable=False),
+        Column("first_order_at", "timestamp", "First counted order."),
+        Column("last_order_at", "timestamp", "Last counted order."),
+        Column("orders", "count", "Counted orders (completed or refunded)."),
+        Column("revenue", "money", "Revenue of counted orders, net of refunds."),
+        Column("discount_amount", "money", "Discounts on counted orders."),
+        Column("refunded_orders", "count", "Orders with status refunded."),
+        Column("cancelled_orders", "count", "Orders with status cancelled."),
+        Column("first_order_revenue", "money", "Revenue of the first counted order."),
+        Column("first_coupon_code", "text", "Coupon on the first order, if any."),
+        Column(
+            "first_channel",
+            "text",
+            "Acquisition channel: customers.acquisition_channel, else the first order's.",
+        ),
+        Column("first_category", "text", "Category with most revenue in the first order."),
+        Column("country", "text", "Country from customers."),
+        Column("email", "text", "Email from customers."),
+        Column("accepts_marketing", "bool", "Consented to marketing email."),
+        Column("loyalty_member", "bool", "Loyalty programme member."),
+        Column("cohort_week", "date", "Monday of the first order's week."),
+        Column("cohort_month", "date", "First day of the first order's month."),
+        Column("cohort_quarter", "date", "First day of the first order's quarter."),
+    ),
+)
+
+IMPORTS = Table(
+    name="imports",
+    label="Imports",
+    description="One row per import: file, checksum, counts.",
+    kind="state",
+    key=("import_id",),
+    columns=(
+        Column("import_id", "int", "Import number.", nullable=False),
+        Column("imported_at", "timestamp", "When the import ran (UTC).", nullable=False),
+        Column("table_name", "text", "Target table.", nullable=False),
+        Column("source_name", "text", "File name as given."),
+        Column("file_sha256", "text", "SHA-256 of the file's bytes."),
+        Column("file_bytes", "count", "Size of the file."),
+        Column("source_format", "text", "csv, parquet, xlsx or sample."),
+        Column("rows_read", "count", "Data rows read from the file."),
+        Column("rows_loaded", "count", "Rows that passed validation."),
+        Column("rows_inserted", "count", "Rows new to the table."),
+        Column("rows_updated", "count", "Rows that replaced a row with the same key."),
+        Column("rows_rejected", "count", "Rows rejected, with reasons in rejected_rows."),
+        Column("options", "json", "Reader options and column mapping (JSON)."),
+    ),
+)
+
+REJECTED_ROWS = Table(
+    name="rejected_rows",
+    label="Rejected rows",
+    description="Rows an import rejected, with the reason.",
+    kind="state",
+    columns=(
+        Column("import_id", "int", "Import that rejected the row.", nullable=False),
+        Column(
+            "line_number",
+            "count",
+            "Line (CSV) or row (Excel, Parquet) in the file.",
+            nullable=False,
+        ),
+        Column("raw", "text", "The row as read, JSON of column to text."),
+        Column("reason", "text", "Why the row was rejected.", nullable=False),
+    ),
+)
+
+META = Table(
+    name="meta",
+    label="Meta",
+    description="Schema version and data version.",
+    kind="state",
+    key=("key",),
+    columns=(
+        Column("key", "text", "Setting name.", nullable=False),
+        Column("value", "text", "Setting value."),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        ORDERS,
+        CUSTOMERS,
+        ORDER_ITEMS,
+        TRAFFIC_DAILY,
+        MARKETING_SPEND,
+        CUSTOMER_SUMMARY,
+        IMPORTS,
+        REJECTED_ROWS,
+        META,
+    )
+}
+CANONICAL_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "canonical")
+IMPORTABLE_TABLES = CANONICAL_TABLES
+
+
+def table(name: str) -> Table:
+    """The contract of a table; the error lists the known names."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def _v1() -> tuple[str, ...]:
+    return tuple(t.ddl() for t in TABLES.values())
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "canonical, derived and state tables", _v1()),)
+SCHEMA_VERSION: int = MIGRATIONS[-1].version

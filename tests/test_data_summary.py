@@ -1,0 +1,81 @@
+"""Headline counts: typed-out values on the tiny shop; the filters' semantics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from retention.data_summary import filter_options, headline_counts, monthly_activity
+from retention.filters import UNKNOWN, Filters
+from retention.store import Store
+
+
+def test_headline_counts_unfiltered(tiny_store: Store) -> None:
+    c = headline_counts(tiny_store)
+    assert c.customers == 2  # a and b; c has only a cancelled order; guests are not customers
+    assert c.orders == 5  # o1 o2 o3(refunded) o5 o7(guest); o4 and o6 are cancelled
+    assert c.guest_orders == 1
+    assert c.revenue == pytest.approx(215.0)  # 100 + 50 + 20 + 30 + 15
+    assert c.aov == pytest.approx(43.0)  # 215 / 5
+    assert c.first_order_at == datetime(2024, 1, 3, 10, 0)
+    assert c.last_order_at == datetime(2024, 3, 10, 8, 0)
+
+
+def test_channel_filter_selects_customers_by_acquisition_channel(tiny_store: Store) -> None:
+    c = headline_counts(tiny_store, Filters(channels=("email",)))
+    # a was acquired by email (customers table), so all of a's counted orders count,
+    # including o2 and o3 placed through organic; the guest order drops out.
+    assert (c.customers, c.orders, c.guest_orders) == (1, 3, 0)
+    assert c.revenue == pytest.approx(170.0)
+
+
+def test_country_filter(tiny_store: Store) -> None:
+    c = headline_counts(tiny_store, Filters(countries=("US",)))
+    assert (c.customers, c.orders, c.revenue) == (1, 1, pytest.approx(30.0))
+
+
+def test_date_range_is_inclusive_of_whole_days(tiny_store: Store) -> None:
+    feb = headline_counts(tiny_store, Filters(start=date(2024, 2, 1), end=date(2024, 2, 29)))
+    assert (feb.orders, feb.customers, feb.revenue) == (2, 2, pytest.approx(80.0))  # o2, o5
+    to_march_1 = headline_counts(tiny_store, Filters(end=date(2024, 3, 1)))
+    assert to_march_1.orders == 4  # o3 at 09:00 on March 1 is inside
+
+
+def test_monthly_activity(tiny_store: Store) -> None:
+    m = monthly_activity(tiny_store)
+    assert [d.strftime("%Y-%m") for d in m["month"]] == ["2024-01", "2024-02", "2024-03"]
+    assert m["orders"].tolist() == [1, 2, 2]  # Jan o1; Feb o2 o5; Mar o3 o7
+    assert m["revenue"].tolist() == pytest.approx([100.0, 80.0, 35.0])
+    assert m["customers"].tolist() == [1, 2, 1]  # March: a (o3) and the guest (not counted)
+
+
+def test_filter_options(tiny_store: Store) -> None:
+    o = filter_options(tiny_store)
+    assert (o.first_day, o.last_day) == (date(2024, 1, 3), date(2024, 3, 10))
+    assert o.channels == ("email", "social")
+    assert o.countries == ("DE", "US")
+
+
+def test_unknown_country_is_selectable(store: Store) -> None:
+    from retention.ingest.load import load_frames
+    from tests.conftest import frame
+
+    load_frames(
+        store,
+        {
+            "orders": frame(
+                "orders",
+                [{"order_id": "1", "customer_id": "x", "ordered_at": "2024-01-01", "revenue": 5.0}],
+            )
+        },
+        source_name="t",
+    )
+    assert filter_options(store).countries == (UNKNOWN,)
+    assert headline_counts(store, Filters(countries=(UNKNOWN,))).orders == 1
+
+
+def test_empty_store(store: Store) -> None:
+    c = headline_counts(store)
+    assert (c.customers, c.orders, c.revenue, c.aov, c.first_order_at) == (0, 0, 0.0, None, None)
+    assert filter_options(store).first_day is None

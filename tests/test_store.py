@@ -1,0 +1,138 @@
+"""The store: migrations, the read-only query path, transactions and data_version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from retention.schema import SCHEMA_VERSION, TABLES
+from retention.store import ReadOnlyQueryError, Store, StoreError
+
+
+def test_new_file_is_migrated_to_current_version(store: Store) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.data_version() == 0
+    tables = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    assert set(TABLES) <= tables
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    Store(path).close()
+    with Store(path) as again:
+        assert again.migrate() == SCHEMA_VERSION
+        assert again.data_version() == 0
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.duckdb"
+    with Store(path) as s, s.transaction() as tx:
+        tx.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer than this app"):
+        Store(path)
+
+
+def test_columns_follow_the_contract(store: Store) -> None:
+    for name, contract in TABLES.items():
+        cols = store.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [name],
+        )["column_name"].tolist()
+        assert cols == list(contract.column_names), name
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM orders",
+        "INSERT INTO meta VALUES ('x', 'y')",
+        "DROP TABLE orders",
+        "SELECT 1; DELETE FROM orders",
+        "UPDATE meta SET value = '1'",
+        "COPY orders TO '/tmp/x.csv'",
+        "ATTACH '/tmp/other.duckdb'",
+        "SET enable_external_access = true",
+    ],
+)
+def test_reading_path_refuses_writes(store: Store, sql: str) -> None:
+    with pytest.raises(ReadOnlyQueryError):
+        store.query(sql)
+
+
+def test_reading_path_cannot_read_files(store: Store, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    with pytest.raises(Exception, match="(?i)disabled|permission"):
+        store.query("SELECT * FROM read_csv(?)", [str(secret)])
+
+
+def test_values_are_bound_not_interpolated(store: Store) -> None:
+    hostile = "x'; DROP TABLE orders; --"
+    assert store.query("SELECT ? AS v", [hostile])["v"].iloc[0] == hostile
+    assert "orders" in set(
+        store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+    )
+
+
+def test_transaction_commits_and_bumps_data_version(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO meta VALUES ('probe', '1')")
+    assert store.data_version() == 1
+    assert store.scalar("SELECT value FROM meta WHERE key = 'probe'") == "1"
+
+
+def test_failed_transaction_changes_nothing(store: Store) -> None:
+    before = store.data_version()
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.execute("INSERT INTO meta VALUES ('probe', '1')")
+        raise RuntimeError("boom")
+    assert store.data_version() == before
+    assert store.scalar("SELECT count(*) FROM meta WHERE key = 'probe'") == 0
+
+
+def test_constraints_reject_bad_rows(store: Store) -> None:
+    bad = pd.DataFrame(
+        {
+            "order_id": ["x"],
+            "ordered_at": [pd.Timestamp("2024-01-01")],
+            "revenue": [-5.0],
+            "status": ["completed"],
+        }
+    )
+    with pytest.raises(Exception, match="(?i)constraint"), store.transaction() as tx:
+        tx.register("bad", bad)
+        tx.execute("INSERT INTO orders (order_id, ordered_at, revenue, status) SELECT * FROM bad")
+    assert store.row_count("orders") == 0
+
+
+def test_read_only_open(tmp_path: Path) -> None:
+    path = tmp_path / "ro.duckdb"
+    Store(path).close()
+    with Store(path, read_only=True) as ro:
+        assert ro.data_version() == 0
+        with pytest.raises(StoreError, match="read-only"), ro.transaction():
+            pass
+
+
+def test_read_only_open_of_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_not_a_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "junk.duckdb"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        Store(path)
+
+
+def test_table_counts_lists_every_table(tiny_store: Store) -> None:
+    counts = tiny_store.table_counts().set_index("table")["rows"].to_dict()
+    assert counts["orders"] == 7
+    assert counts["customers"] == 2
+    assert counts["order_items"] == 3
+    assert counts["customer_summary"] == 2
+    assert counts["imports"] == 3

@@ -1,0 +1,1 @@
+"""Streamlit glue: cached store, session-state keys, sidebar filters, components, formatting."""
