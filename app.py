@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.context import mark_frame
+from ui.nav import all_pages
 from ui.sidebar import render_sidebar
 from ui.store import db_path, ensure_database
 
@@ -14,11 +16,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+mark_frame()
 store = ensure_database()
 render_sidebar(store, str(db_path()))
-
-pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/database:"),
-]
-st.navigation(pages).run()
+st.navigation(all_pages()).run()

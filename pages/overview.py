@@ -11,6 +11,7 @@ from ui import cache
 from ui import format as fmt
 from ui.components import Kpi, empty_state, kpi_row, show_sql
 from ui.context import page_context
+from ui.nav import data_page
 
 ctx = page_context()
 st.title("Overview")
@@ -22,7 +23,7 @@ if counts.orders == 0:
             "There are no orders yet. Open the **Data** page and import an orders file "
             "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
         )
-        st.page_link("pages/data.py", label="Go to Data", icon=":material/upload:")
+        st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
     else:
         empty_state("No counted orders match the filters. Widen the dates or clear the filters.")
     st.stop()

@@ -1,4 +1,11 @@
-"""What every page needs from the frame: the store, its key, the data version, the filters."""
+"""What every page needs from the frame: the store, its key, the data version, the filters.
+
+Pages must run inside the frame (``app.py``), which draws the sidebar. Streamlit still has a
+legacy mode for apps with a ``pages/`` folder: on a process's very first run, or in AppTest,
+it may run a page file directly, without the frame. :func:`page_context` notices (the frame
+leaves a mark in session state each run and the page takes it), switches the legacy mode off
+and reruns, so the page is drawn inside the frame.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from retention.store import Store
 from ui import state
 from ui.store import db_path, get_store
 
-__all__ = ["PageContext", "page_context"]
+__all__ = ["PageContext", "page_context", "mark_frame"]
 
 
 @dataclass(frozen=True)
@@ -22,8 +29,24 @@ class PageContext:
     filters: Filters
 
 
+def mark_frame() -> None:
+    """Called by app.py on every run, before the page runs."""
+    st.session_state[state.FRAME_RAN] = True
+
+
+def _ensure_frame() -> None:
+    if st.session_state.pop(state.FRAME_RAN, False):
+        return
+    # Streamlit internal: the flag that selects the legacy pages/ mode (see module docstring).
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def page_context() -> PageContext:
     """Built fresh on each run, after app.py has drawn the sidebar."""
+    _ensure_frame()
     db = str(db_path())
     store = get_store(db)
     return PageContext(

@@ -10,6 +10,7 @@ FILTER_CHANNELS = "filters.channels"
 FILTER_COUNTRIES = "filters.countries"
 FILTERS = "filters.value"  # the Filters object of this run, read by the pages
 FILTERS_FROM_URL = "filters.loaded_from_url"
+FRAME_RAN = "frame.ran"  # set by app.py each run, taken by the page
 
 DATA_TABLE = "data.table"
 DATA_UPLOAD = "data.upload"

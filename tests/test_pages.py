@@ -1,0 +1,92 @@
+"""Every page runs under Streamlit's AppTest without an exception; widgets found by key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from retention.ingest.load import load_frames
+from retention.store import Store
+from tests.conftest import TINY_CUSTOMERS, TINY_ITEMS, TINY_ORDERS, frame
+from ui import state
+from ui.nav import PAGES_DIR
+
+APP = str(Path(__file__).resolve().parent / "app_entry.py")
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "pages.duckdb"
+    with Store(path) as s:
+        load_frames(
+            s,
+            {
+                "orders": frame("orders", TINY_ORDERS),
+                "customers": frame("customers", TINY_CUSTOMERS),
+                "order_items": frame("order_items", TINY_ITEMS),
+            },
+            source_name="tiny",
+        )
+    monkeypatch.setenv("RETENTION_DB", str(path))
+    yield path
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "empty.duckdb"
+    Store(path).close()
+    monkeypatch.setenv("RETENTION_DB", str(path))
+    yield path
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_overview_shows_headline_counts(tiny_db: Path) -> None:
+    at = run_app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers"] == "2"
+    assert metrics["Orders"] == "5"
+    assert metrics["Revenue"] == "215.00"
+    assert metrics["Average order value"] == "43.00"
+    assert metrics["Guest orders"] == "1"
+
+
+def test_channel_filter_changes_numbers_and_url(tiny_db: Path) -> None:
+    at = run_app()
+    at.multiselect(key=state.FILTER_CHANNELS).select("email").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Orders"] == "3"
+    assert at.query_params.get("channel") == "email"
+
+
+def test_link_with_filters_opens_filtered(tiny_db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["country"] = "US"
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key=state.FILTER_COUNTRIES).value == ["US"]
+    assert {m.label: m.value for m in at.metric}["Orders"] == "1"
+
+
+def test_overview_empty_state_points_to_data_page(empty_db: Path) -> None:
+    at = run_app()
+    assert any("no orders yet" in i.value.lower() for i in at.info)
+
+
+@pytest.mark.parametrize("view", ["Import", "History", "Health"])
+def test_data_page_views(tiny_db: Path, view: str) -> None:
+    at = run_app()
+    at.switch_page(str(PAGES_DIR / "data.py")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.segmented_control(key=state.DATA_VIEW).set_value(view).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Data"
