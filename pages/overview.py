@@ -70,7 +70,7 @@ st.subheader("Orders and revenue by month")
 monthly = cache.monthly_activity(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 st.plotly_chart(monthly_activity_figure(monthly), width="stretch", key="overview.monthly")
 
-st.subheader("What data is loaded")
+st.subheader("What data is loaded", help="Row counts of the whole file, not filtered.")
 present = cache.present_tables(ctx.store, ctx.db, ctx.data_version)
 unlocks = {
     "customers": "countries, marketing consent and loyalty membership",

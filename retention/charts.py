@@ -50,6 +50,7 @@ def monthly_activity_figure(monthly: pd.DataFrame, *, currency: str = "") -> go.
     fig.update_yaxes(title_text="Orders", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(
         title_text=f"Revenue {currency}".strip(),
+        tickformat="~s",
         secondary_y=True,
         rangemode="tozero",
         showgrid=False,
