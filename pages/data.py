@@ -13,7 +13,7 @@ from retention.schema import IMPORTABLE_TABLES, TABLES
 from retention.store import StoreError
 from ui import cache, state
 from ui import format as fmt
-from ui.components import empty_state
+from ui.components import REJECTED_COLUMNS, contract_column_config, empty_state
 from ui.context import page_context
 from ui.importing import mapping_key, prepare_cached, read_cached, sha256
 
@@ -64,10 +64,11 @@ def import_view() -> None:
         "recognised as it is. Re-importing a file or overlapping rows adds nothing: rows are "
         "matched by their key and replaced."
     )
+    generation = st.session_state.setdefault(state.DATA_UPLOAD_GENERATION, 0)
     upload = st.file_uploader(
         "File to import",
         type=["csv", "tsv", "txt", "xlsx", "parquet"],
-        key=state.DATA_UPLOAD,
+        key=f"{state.DATA_UPLOAD}.{generation}",
         help=f"Up to {fmt.bytes_size(MAX_UPLOAD_BYTES)}. Larger files: "
         "`python -m retention import FILE`.",
     )
@@ -182,11 +183,22 @@ def import_view() -> None:
         )
     for warning in prepared.warnings:
         st.warning(warning, icon=":material/warning:")
-    st.dataframe(prepared.valid.head(20), hide_index=True, width="stretch")
-    st.caption("The first 20 rows as they will be stored.")
+    shown = [c for c in prepared.valid.columns if prepared.valid[c].head(20).notna().any()]
+    st.dataframe(
+        prepared.valid[shown].head(20),
+        hide_index=True,
+        width="stretch",
+        column_config=contract_column_config(table_name),
+    )
+    st.caption("The first 20 rows as they will be stored (empty columns left out).")
     if not prepared.rejected.empty:
         st.markdown(f"**Rejected rows** ({len(prepared.rejected):,})")
-        st.dataframe(prepared.rejected.head(200), hide_index=True, width="stretch")
+        st.dataframe(
+            prepared.rejected[["line_number", "reason", "raw"]].head(200),
+            hide_index=True,
+            width="stretch",
+            column_config=REJECTED_COLUMNS,
+        )
         st.download_button(
             "Download rejected rows (CSV)",
             rejected_rows_csv(prepared.rejected),
@@ -211,6 +223,7 @@ def import_view() -> None:
             return
         bar.empty()
         st.session_state[state.DATA_LAST_REPORT] = report
+        st.session_state[state.DATA_UPLOAD_GENERATION] = generation + 1  # empties the uploader
         st.rerun()
     if prepared.valid.empty:
         st.caption("Nothing can be imported: no row passed validation.")
@@ -222,16 +235,25 @@ def history_view() -> None:
         empty_state("No imports yet. Import a file in the **Import** view.")
         return
     st.dataframe(
-        history,
+        history.drop(columns=["file_sha256"]),
         hide_index=True,
         width="stretch",
         column_config={
-            "import_id": st.column_config.NumberColumn("#", format="%d"),
+            "import_id": st.column_config.NumberColumn("#", format="%d", width="small"),
             "imported_at": st.column_config.DatetimeColumn(
                 "Imported (UTC)", format="YYYY-MM-DD HH:mm"
             ),
-            "file_bytes": st.column_config.NumberColumn("Bytes", format="%d"),
-            "file_sha256": st.column_config.TextColumn("SHA-256", width="small"),
+            "table_name": st.column_config.TextColumn("Table"),
+            "source_name": st.column_config.TextColumn("Source"),
+            "source_format": st.column_config.TextColumn("Format", width="small"),
+            "file_bytes": st.column_config.NumberColumn(
+                "Bytes", format="%d", help="Empty for the generated sample shop."
+            ),
+            "rows_read": st.column_config.NumberColumn("Read", format="%d"),
+            "rows_loaded": st.column_config.NumberColumn("Loaded", format="%d"),
+            "rows_inserted": st.column_config.NumberColumn("New", format="%d"),
+            "rows_updated": st.column_config.NumberColumn("Updated", format="%d"),
+            "rows_rejected": st.column_config.NumberColumn("Rejected", format="%d"),
         },
     )
     with_rejects = history.loc[history["rows_rejected"] > 0, "import_id"].tolist()
@@ -243,7 +265,9 @@ def history_view() -> None:
         "Import", with_rejects, key=state.DATA_REJECTED_IMPORT, format_func=lambda i: f"#{i}"
     )
     rejected = rejected_rows(ctx.store, int(picked))
-    st.dataframe(rejected.head(500), hide_index=True, width="stretch")
+    st.dataframe(
+        rejected.head(500), hide_index=True, width="stretch", column_config=REJECTED_COLUMNS
+    )
     st.download_button(
         f"Download all {len(rejected):,} rejected rows of import #{picked} (CSV)",
         rejected_rows_csv(rejected),

@@ -6,6 +6,7 @@ import streamlit as st
 
 from retention.charts import monthly_activity_figure
 from retention.data_summary import HEADLINE_SQL
+from retention.filters import Filters
 from retention.schema import TABLES
 from ui import cache
 from ui import format as fmt
@@ -18,7 +19,7 @@ st.title("Overview")
 
 counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 if counts.orders == 0:
-    if ctx.filters == type(ctx.filters)():
+    if ctx.filters == Filters():
         empty_state(
             "There are no orders yet. Open the **Data** page and import an orders file "
             "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
@@ -43,13 +44,13 @@ kpi_row(
         ),
         Kpi(
             "Revenue",
-            fmt.money(counts.revenue),
+            fmt.money(counts.revenue, counts.currency),
             "Sum of counted orders' revenue, net of discounts and refunds, "
             "before tax and shipping.",
         ),
         Kpi(
             "Average order value",
-            fmt.money(counts.aov),
+            fmt.money(counts.aov, counts.currency),
             "AOV = revenue / counted orders (guest orders included).",
         ),
         Kpi(
@@ -64,11 +65,21 @@ st.caption(
     f"Orders from **{fmt.day(counts.first_order_at)}** to **{fmt.day(counts.last_order_at)}**"
     + (" (filtered)" if ctx.filters.to_query_params() else "")
 )
+if counts.currencies > 1:
+    st.warning(
+        f"Orders are in {counts.currencies} currencies and amounts are added as they are, "
+        "without conversion. Filter to one market, or import amounts in one currency.",
+        icon=":material/currency_exchange:",
+    )
 show_sql(HEADLINE_SQL.format(where="<filters>"), label="How these numbers are computed (SQL)")
 
 st.subheader("Orders and revenue by month")
 monthly = cache.monthly_activity(ctx.store, ctx.db, ctx.data_version, ctx.filters)
-st.plotly_chart(monthly_activity_figure(monthly), width="stretch", key="overview.monthly")
+st.plotly_chart(
+    monthly_activity_figure(monthly, currency=counts.currency or ""),
+    width="stretch",
+    key="overview.monthly",
+)
 
 st.subheader("What data is loaded", help="Row counts of the whole file, not filtered.")
 present = cache.present_tables(ctx.store, ctx.db, ctx.data_version)

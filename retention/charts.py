@@ -51,6 +51,7 @@ def monthly_activity_figure(monthly: pd.DataFrame, *, currency: str = "") -> go.
     fig.update_yaxes(
         title_text=f"Revenue {currency}".strip(),
         tickformat="~s",
+        tickmode="auto",
         secondary_y=True,
         rangemode="tozero",
         showgrid=False,

@@ -35,7 +35,9 @@ SELECT count(DISTINCT o.customer_id) AS customers,
        count(*) FILTER (WHERE o.customer_id IS NULL) AS guest_orders,
        coalesce(sum(o.revenue), 0) AS revenue,
        min(o.ordered_at) AS first_order_at,
-       max(o.ordered_at) AS last_order_at
+       max(o.ordered_at) AS last_order_at,
+       count(DISTINCT o.currency) AS currencies,
+       min(o.currency) AS currency
 FROM orders AS o
 WHERE list_contains(?, o.status) AND {where}
 """
@@ -49,6 +51,10 @@ class HeadlineCounts:
     revenue: float
     first_order_at: datetime | None
     last_order_at: datetime | None
+    currencies: int = 0
+    """Distinct currency codes among the orders (amounts are never converted)."""
+    currency: str | None = None
+    """The currency code when there is exactly one, else None."""
 
     @property
     def aov(self) -> float | None:
@@ -73,6 +79,8 @@ def headline_counts(store: Store, filters: Filters = Filters()) -> HeadlineCount
         revenue=float(row["revenue"]),
         first_order_at=ts(row["first_order_at"]),
         last_order_at=ts(row["last_order_at"]),
+        currencies=int(row["currencies"]),
+        currency=row["currency"] if int(row["currencies"]) == 1 else None,
     )
 
 

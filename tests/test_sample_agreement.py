@@ -61,11 +61,11 @@ def test_filtered_headline_counts_agree_with_pandas(shop: SampleShop, sample_sto
     country = cust["country"].reindex(first.index)
     chosen = set(first.index[channel.isin(flt.channels) & country.isin(flt.countries)])
     day = o["ordered_at"].dt.normalize()
-    sel = o[(day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))
-            & o["customer_id"].isin(chosen)]
+    sel = o[
+        (day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end)) & o["customer_id"].isin(chosen)
+    ]
     c = headline_counts(sample_store, flt)
-    assert (c.orders, c.customers, c.guest_orders) == (
-        len(sel), sel["customer_id"].nunique(), 0)
+    assert (c.orders, c.customers, c.guest_orders) == (len(sel), sel["customer_id"].nunique(), 0)
     assert c.revenue == pytest.approx(sel["revenue"].sum(), abs=0.01)
 
 
@@ -74,8 +74,11 @@ def test_monthly_activity_agrees_with_pandas(shop: SampleShop, sample_store: Sto
     expected = (
         o.assign(month=o["ordered_at"].dt.to_period("M").dt.to_timestamp())
         .groupby("month")
-        .agg(orders=("order_id", "size"), revenue=("revenue", "sum"),
-             customers=("customer_id", "nunique"))
+        .agg(
+            orders=("order_id", "size"),
+            revenue=("revenue", "sum"),
+            customers=("customer_id", "nunique"),
+        )
         .reset_index()
     )
     got = monthly_activity(sample_store)
@@ -87,26 +90,34 @@ def test_monthly_activity_agrees_with_pandas(shop: SampleShop, sample_store: Sto
 def test_customer_summary_agrees_with_pandas(shop: SampleShop, sample_store: Store) -> None:
     o = counted(shop).dropna(subset=["customer_id"]).sort_values(["ordered_at", "order_id"])
     g = o.groupby("customer_id")
-    expected = pd.DataFrame({
-        "orders": g.size(),
-        "revenue": g["revenue"].sum(),
-        "first_order_at": g["ordered_at"].min(),
-        "last_order_at": g["ordered_at"].max(),
-        "first_order_revenue": g["revenue"].first(),
-        "refunded_orders": g["status"].apply(lambda s: int((s == "refunded").sum())),
-    })
-    got = sample_store.query(
-        "SELECT customer_id, orders, revenue, first_order_at, last_order_at, "
-        "first_order_revenue, refunded_orders, cohort_month FROM customer_summary"
-    ).set_index("customer_id").sort_index()
+    expected = pd.DataFrame(
+        {
+            "orders": g.size(),
+            "revenue": g["revenue"].sum(),
+            "first_order_at": g["ordered_at"].min(),
+            "last_order_at": g["ordered_at"].max(),
+            "first_order_revenue": g["revenue"].first(),
+            "refunded_orders": g["status"].apply(lambda s: int((s == "refunded").sum())),
+        }
+    )
+    got = (
+        sample_store.query(
+            "SELECT customer_id, orders, revenue, first_order_at, last_order_at, "
+            "first_order_revenue, refunded_orders, cohort_month FROM customer_summary"
+        )
+        .set_index("customer_id")
+        .sort_index()
+    )
     expected = expected.sort_index()
     assert got.index.tolist() == expected.index.tolist()
     assert got["orders"].tolist() == expected["orders"].tolist()
     assert got["refunded_orders"].tolist() == expected["refunded_orders"].tolist()
     assert got["revenue"].astype(float).tolist() == pytest.approx(
-        expected["revenue"].tolist(), abs=0.01)
+        expected["revenue"].tolist(), abs=0.01
+    )
     assert got["first_order_revenue"].astype(float).tolist() == pytest.approx(
-        expected["first_order_revenue"].tolist(), abs=0.01)
+        expected["first_order_revenue"].tolist(), abs=0.01
+    )
     assert (got["first_order_at"] == expected["first_order_at"]).all()
     assert (got["last_order_at"] == expected["last_order_at"]).all()
     cohort = expected["first_order_at"].dt.to_period("M").dt.to_timestamp()

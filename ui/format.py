@@ -7,14 +7,14 @@ from datetime import date, datetime
 __all__ = ["money", "count", "share", "day", "bytes_size"]
 
 
-def money(value: float | None, currency: str = "") -> str:
-    """12,345.67 style; k/M suffixes above a hundred thousand."""
+def money(value: float | None, currency: str | None = None) -> str:
+    """1,234.56 below ten thousand, then 12.3k and 1.23M; the currency code in front if known."""
     if value is None:
         return "–"
     prefix = f"{currency} " if currency else ""
     if abs(value) >= 1e6:
         return f"{prefix}{value / 1e6:,.2f}M"
-    if abs(value) >= 1e5:
+    if abs(value) >= 1e4:
         return f"{prefix}{value / 1e3:,.1f}k"
     return f"{prefix}{value:,.2f}"
 

@@ -12,8 +12,9 @@ PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
 
 def overview_page() -> st.Page:
-    return st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:",
-                   default=True)
+    return st.Page(
+        PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True
+    )
 
 
 def data_page() -> st.Page:

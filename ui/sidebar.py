@@ -81,7 +81,10 @@ def render_sidebar(store: Store, db: str) -> Filters:
     _seed_from_url(options)
     _clamp_dates(options)
     with st.sidebar:
-        st.caption(f"Data source: `{db.rsplit('/', 1)[-1]}` · data version {version}")
+        st.caption(
+            f"Data source: `{db.rsplit('/', 1)[-1]}`",
+            help=f"{db}\n\nData version {version}: changes with every import.",
+        )
         if options.first_day is None:
             st.caption("No orders yet: import them on the Data page.")
             filters = Filters()
@@ -110,7 +113,7 @@ def render_sidebar(store: Store, db: str) -> Filters:
             filters = Filters(
                 start=start, end=end, channels=tuple(channels), countries=tuple(countries)
             )
-            st.caption(f"Orders from {fmt.day(options.first_day)} to {fmt.day(options.last_day)}")
+            st.caption(f"Orders span {fmt.day(options.first_day)} – {fmt.day(options.last_day)}")
     st.session_state[state.FILTERS] = filters
     _write_url(filters)
     return filters

@@ -14,6 +14,7 @@ FRAME_RAN = "frame.ran"  # set by app.py each run, taken by the page
 
 DATA_TABLE = "data.table"
 DATA_UPLOAD = "data.upload"
+DATA_UPLOAD_GENERATION = "data.upload_generation"
 DATA_DELIMITER = "data.delimiter"
 DATA_DECIMAL = "data.decimal"
 DATA_ENCODING = "data.encoding"

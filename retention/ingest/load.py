@@ -32,6 +32,11 @@ Progress = Callable[[float, str], None]
 # Which columns identify the rows an incoming row replaces. order_items: a whole order.
 _REPLACE_KEY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
 
+# Related frames derived from another table's file (a Shopify orders export gives customers
+# with only email, name, country and consent) fill gaps but never overwrite richer rows that a
+# dedicated import loaded: they add new keys only.
+_RELATED_ADD_ONLY: frozenset[str] = frozenset({"customers"})
+
 
 class LoadError(ValueError):
     """Nothing was loaded; the message says why and what to do."""
@@ -127,7 +132,13 @@ def load_prepared(
         import_id = _next_import_id(tx)
         main = _upsert(tx, prepared.table, prepared.valid)
         related = tuple(
-            _report(import_id, name, prepared.source_name, len(frame), *_upsert(tx, name, frame))
+            _report(
+                import_id,
+                name,
+                prepared.source_name,
+                len(frame),
+                *_upsert(tx, name, frame, add_only=name in _RELATED_ADD_ONLY),
+            )
             for name, frame in prepared.related.items()
             if not frame.empty
         )
@@ -238,8 +249,13 @@ def _next_import_id(tx: Transaction) -> int:
     return int(tx.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
 
 
-def _upsert(tx: Transaction, table_name: str, frame: pd.DataFrame) -> tuple[int, int, int]:
-    """Upsert ``frame`` into ``table_name``; return (inserted, updated, unchanged) row counts."""
+def _upsert(
+    tx: Transaction, table_name: str, frame: pd.DataFrame, *, add_only: bool = False
+) -> tuple[int, int, int]:
+    """Upsert ``frame`` into ``table_name``; return (inserted, updated, unchanged) row counts.
+
+    With ``add_only``, rows whose key exists are left as they are (counted as unchanged).
+    """
     contract = TABLES[table_name]
     missing = [c for c in contract.column_names if c not in frame.columns]
     if missing:
@@ -264,12 +280,23 @@ def _upsert(tx: Transaction, table_name: str, frame: pd.DataFrame) -> tuple[int,
         FROM _incoming AS s LEFT JOIN {target} AS t ON {key_join}
         """  # noqa: S608
     ).iloc[0]
+    if add_only:
+        tx.execute(
+            f"INSERT INTO {target} ({', '.join(cols)}) SELECT {', '.join(cols)} "  # noqa: S608
+            f"FROM _incoming AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {target} AS t WHERE {key_join})"
+        )
+        tx.execute("DROP TABLE _incoming")
+        inserted = int(counts["inserted"])
+        return inserted, 0, len(frame) - inserted
     replace_join = " AND ".join(f"{target}.{k} = s.{k}" for k in replace_key)
     tx.execute(
-        f"DELETE FROM {target} USING (SELECT DISTINCT {', '.join(replace_key)} FROM _incoming) "  # noqa: S608
-        f"AS s WHERE {replace_join}"
+        f"DELETE FROM {target} USING (SELECT DISTINCT {', '.join(replace_key)} "  # noqa: S608
+        f"FROM _incoming) AS s WHERE {replace_join}"
     )
-    tx.execute(f"INSERT INTO {target} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _incoming")  # noqa: S608
+    tx.execute(
+        f"INSERT INTO {target} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _incoming"  # noqa: S608
+    )
     tx.execute("DROP TABLE _incoming")
     return int(counts["inserted"]), int(counts["updated"]), int(counts["unchanged"])
 
