@@ -90,3 +90,19 @@ def test_data_page_views(tiny_db: Path, view: str) -> None:
     at.segmented_control(key=state.DATA_VIEW).set_value(view).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Data"
+
+
+def test_first_start_builds_the_sample_shop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retention.paths
+    import ui.store
+
+    sample = tmp_path / "sample_data" / "shop.duckdb"
+    monkeypatch.delenv("RETENTION_DB", raising=False)
+    monkeypatch.setattr(retention.paths, "SAMPLE_DB_PATH", sample)
+    monkeypatch.setattr(ui.store, "SAMPLE_DB_PATH", sample)
+    assert not sample.exists()
+    at = run_app()
+    assert sample.exists()
+    assert int({m.label: m.value for m in at.metric}["Customers"].replace(",", "")) > 10_000

@@ -96,3 +96,22 @@ def test_import_csv_via_data_page(
     expect(history).to_contain_text(FILE_NAME)
     # Our import rejected a row, so it is offered under "Rejected rows".
     expect(page.get_by_text("Rejected rows", exact=True)).to_be_visible()
+
+
+def test_ambiguous_dates_are_asked_for(
+    app_server: str, page: Page, tmp_path: Path, shot: Callable[..., Path]
+) -> None:
+    csv = tmp_path / "e2e-ambiguous-dates.csv"
+    csv.write_text("order_id,ordered_at,revenue\nAMB-1,01/02/2024,10\nAMB-2,03/04/2024,12\n")
+    goto(page, f"{app_server}/data")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(csv)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("more than one format")
+    shot(page, "import-ambiguous-1-asked")
+    page.get_by_role("button", name="Dates are 31/01/2024 (day first)").click()
+    wait_for_app(page)
+    expect(metric(page, "Will be loaded")).to_have_text("2")
+    # 03/04/2024 read day first is April 3rd.
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("2024-04-03")
+    shot(page, "import-ambiguous-2-resolved")
+    assert_no_error(page)
