@@ -196,7 +196,8 @@ def load_frames(
                 raise LoadError(f"{name} is not a canonical table and cannot be loaded")
             import_id = _next_import_id(tx)
             if replace:
-                tx.execute(f"DELETE FROM {quote_ident(name)}")  # noqa: S608
+                delete_all = f"DELETE FROM {quote_ident(name)}"  # noqa: S608 (contract identifier)
+                tx.execute(delete_all)
             counts = _upsert(tx, name, frame)
             _record_import(
                 tx,
@@ -269,7 +270,8 @@ def _upsert(
         for c in contract.columns
     )
     tx.register("_incoming_raw", frame[list(contract.column_names)])
-    tx.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {casts} FROM _incoming_raw")  # noqa: S608
+    stage = f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {casts} FROM _incoming_raw"  # noqa: S608
+    tx.execute(stage)
     key_join = " AND ".join(f"t.{k} = s.{k}" for k in key)
     same_row = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols)
     counts = tx.query(
