@@ -18,6 +18,7 @@ __all__ = [
     "CANONICAL_TABLES",
     "IMPORTABLE_TABLES",
     "MIGRATIONS",
+    "REFRESH_DERIVED",
     "SCHEMA_VERSION",
     "table",
     "quote_ident",
@@ -255,6 +256,7 @@ CUSTOMER_SUMMARY = Table(
         Column("customer_id", "id", "Customer identifier.", nullable=False),
         Column("first_order_at", "timestamp", "First counted order."),
         Column("last_order_at", "timestamp", "Last counted order."),
+        Column("second_order_at", "timestamp", "Second counted order (empty with one order)."),
         Column("orders", "count", "Counted orders (completed or refunded)."),
         Column("revenue", "money", "Revenue of counted orders, net of refunds."),
         Column("discount_amount", "money", "Discounts on counted orders."),
@@ -272,6 +274,36 @@ CUSTOMER_SUMMARY = Table(
         Column("email", "text", "Email from customers."),
         Column("accepts_marketing", "bool", "Consented to marketing email."),
         Column("loyalty_member", "bool", "Loyalty programme member."),
+        Column("cohort_week", "date", "Monday of the first order's week."),
+        Column("cohort_month", "date", "First day of the first order's month."),
+        Column("cohort_quarter", "date", "First day of the first order's quarter."),
+    ),
+)
+
+ORDER_FACTS = Table(
+    name="order_facts",
+    label="Order facts",
+    description="One row per counted order with the customer's cohort keys; rebuilt every load.",
+    kind="derived",
+    key=("order_id",),
+    columns=(
+        Column("order_id", "id", "Order identifier.", nullable=False),
+        Column("customer_id", "id", "Customer; empty for guest orders."),
+        Column("ordered_at", "timestamp", "When the order was placed."),
+        Column("order_date", "date", "Day of the order."),
+        Column("revenue", "money", "Revenue, net of discounts and refunds."),
+        Column("discount_amount", "money", "Discount on the order."),
+        Column("status", "text", "completed or refunded."),
+        Column("channel", "text", "The order's channel."),
+        Column("coupon_code", "text", "Coupon on the order."),
+        Column("is_guest", "bool", "No customer id."),
+        Column("order_number", "count", "1 for the customer's first counted order, then 2, 3 ..."),
+        Column("days_since_previous", "count", "Days since the customer's previous order."),
+        Column("first_order_at", "timestamp", "The customer's first counted order."),
+        Column("first_channel", "text", "The customer's acquisition channel."),
+        Column("country", "text", "The customer's country."),
+        Column("first_category", "text", "Main category of the customer's first order."),
+        Column("first_order_coupon", "bool", "The customer's first order used a coupon."),
         Column("cohort_week", "date", "Monday of the first order's week."),
         Column("cohort_month", "date", "First day of the first order's month."),
         Column("cohort_quarter", "date", "First day of the first order's quarter."),
@@ -340,6 +372,7 @@ TABLES: dict[str, Table] = {
         TRAFFIC_DAILY,
         MARKETING_SPEND,
         CUSTOMER_SUMMARY,
+        ORDER_FACTS,
         IMPORTS,
         REJECTED_ROWS,
         META,
@@ -357,6 +390,10 @@ def table(name: str) -> Table:
         raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None
 
 
+REFRESH_DERIVED = "@refresh_derived"
+"""A migration step that rebuilds the derived tables instead of running SQL."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -364,9 +401,22 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def _v1() -> tuple[str, ...]:
-    return tuple(t.ddl() for t in TABLES.values())
+_V1_TABLES = (
+    "orders",
+    "customers",
+    "order_items",
+    "traffic_daily",
+    "marketing_spend",
+    "customer_summary",
+    "imports",
+    "rejected_rows",
+    "meta",
+)
 
-
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "canonical, derived and state tables", _v1()),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical, derived and state tables", tuple(TABLES[n].ddl() for n in _V1_TABLES)),
+    # Derived tables are rebuilt by every load; a new one is created here and filled from the
+    # canonical tables at once, so existing files get it without a re-import.
+    Migration(2, "order_facts", (TABLES["order_facts"].ddl(), REFRESH_DERIVED)),
+)
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from retention.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, quote_ident
+from retention.schema import MIGRATIONS, REFRESH_DERIVED, SCHEMA_VERSION, TABLES, quote_ident
 
 __all__ = ["Store", "Transaction", "StoreError", "ReadOnlyQueryError", "open_store"]
 
@@ -216,7 +216,12 @@ class Store:
             try:
                 for migration in pending:
                     for statement in migration.statements:
-                        cur.execute(statement)
+                        if statement == REFRESH_DERIVED:
+                            from retention.ingest.derived import refresh_derived
+
+                            refresh_derived(Transaction(cur))
+                        else:
+                            cur.execute(statement)
                 cur.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                     [str(pending[-1].version)],

@@ -136,3 +136,18 @@ def test_table_counts_lists_every_table(tiny_store: Store) -> None:
     assert counts["order_items"] == 3
     assert counts["customer_summary"] == 2
     assert counts["imports"] == 3
+
+
+def test_migration_2_adds_and_fills_order_facts(tiny_store: Store) -> None:
+    path = tiny_store.path
+    with tiny_store.transaction() as tx:  # make the file look like schema version 1
+        tx.execute("DROP TABLE order_facts")
+        tx.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    tiny_store.close()
+    with Store(path) as migrated:
+        assert migrated.schema_version() == SCHEMA_VERSION
+        facts = migrated.query("SELECT order_id, order_number FROM order_facts ORDER BY order_id")
+    # counted orders of the tiny shop: o1 o2 o3 (customer a: 1, 2, 3), o5 (b: 1), o7 (guest)
+    assert facts["order_id"].tolist() == ["o1", "o2", "o3", "o5", "o7"]
+    assert facts["order_number"].tolist()[:4] == [1, 2, 3, 1]
+    assert pd.isna(facts["order_number"].iloc[4])

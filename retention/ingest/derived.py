@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from retention.store import Transaction
 
-__all__ = ["CUSTOMER_SUMMARY_SQL", "refresh_derived"]
+__all__ = ["CUSTOMER_SUMMARY_SQL", "ORDER_FACTS_SQL", "refresh_derived"]
 
 CUSTOMER_SUMMARY_SQL = """
 CREATE OR REPLACE TABLE customer_summary AS
@@ -31,6 +31,7 @@ per_customer AS (
            sum(discount_amount) AS discount_amount,
            count(*) FILTER (WHERE status = 'refunded') AS refunded_orders,
            first(order_id ORDER BY ordered_at, order_id) AS first_order_id,
+           (list(ordered_at ORDER BY ordered_at, order_id))[2] AS second_order_at,
            first(revenue ORDER BY ordered_at, order_id) AS first_order_revenue,
            first(coupon_code ORDER BY ordered_at, order_id) AS first_coupon_code,
            first(channel ORDER BY ordered_at, order_id) AS first_order_channel
@@ -54,6 +55,7 @@ first_category AS (
 SELECT p.customer_id,
        p.first_order_at,
        p.last_order_at,
+       p.second_order_at,
        p.orders,
        p.revenue,
        p.discount_amount,
@@ -77,6 +79,42 @@ LEFT JOIN first_category AS f ON f.order_id = p.first_order_id
 """
 
 
+ORDER_FACTS_SQL = """
+CREATE OR REPLACE TABLE order_facts AS
+SELECT o.order_id,
+       o.customer_id,
+       o.ordered_at,
+       CAST(o.ordered_at AS DATE) AS order_date,
+       o.revenue,
+       o.discount_amount,
+       o.status,
+       o.channel,
+       o.coupon_code,
+       o.customer_id IS NULL AS is_guest,
+       CASE WHEN o.customer_id IS NOT NULL THEN row_number() OVER w END AS order_number,
+       CASE WHEN o.customer_id IS NOT NULL THEN
+           date_diff('day', CAST(lag(o.ordered_at) OVER w AS DATE), CAST(o.ordered_at AS DATE))
+       END AS days_since_previous,
+       cs.first_order_at,
+       cs.first_channel,
+       cs.country,
+       cs.first_category,
+       cs.first_coupon_code IS NOT NULL AS first_order_coupon,
+       cs.cohort_week,
+       cs.cohort_month,
+       cs.cohort_quarter
+FROM orders AS o
+LEFT JOIN customer_summary AS cs USING (customer_id)
+WHERE o.status IN ('completed', 'refunded')
+WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.ordered_at, o.order_id)
+"""
+"""One row per counted order (guests included, with NULL customer columns), carrying the
+customer's cohort keys and acquisition attributes, its rank among the customer's orders
+(``order_number``, 1 = first) and the days since the customer's previous order. Pages aggregate
+this instead of joining orders to customers on every query."""
+
+
 def refresh_derived(tx: Transaction) -> None:
     """Rebuild every derived table from the canonical ones, inside the caller's transaction."""
     tx.execute(CUSTOMER_SUMMARY_SQL)
+    tx.execute(ORDER_FACTS_SQL)
