@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from retention.charts import monthly_activity_figure
+from retention.charts.overview import monthly_activity_figure
 from retention.data_summary import HEADLINE_SQL
 from retention.filters import Filters
 from retention.schema import TABLES

@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-__all__ = ["Filters", "UNKNOWN", "SqlFilter"]
+__all__ = ["Filters", "UNKNOWN", "SqlFilter", "CUSTOMER_FILTER_SQL", "ORDER_FILTER_SQL"]
+
+CUSTOMER_FILTER_SQL = (
+    "(len($channels) = 0 OR list_contains($channels, coalesce({alias}.first_channel, $unknown)))"
+    " AND (len($countries) = 0 OR list_contains($countries, coalesce({alias}.country, $unknown)))"
+)
+"""Named-parameter form of the customer condition, for a row of customer_summary or
+order_facts aliased ``{alias}`` (both carry first_channel and country)."""
+
+ORDER_FILTER_SQL = (
+    "(NOT $narrows_customers OR (NOT {alias}.is_guest AND " + CUSTOMER_FILTER_SQL + "))"
+)
+"""Named-parameter form for a row of order_facts: guests drop out when customers are narrowed."""
 
 UNKNOWN = "(unknown)"
 
@@ -77,6 +89,15 @@ class Filters:
             )
             params.extend(inner.params)
         return SqlFilter(" AND ".join(parts) or "TRUE", params)
+
+    def named_params(self) -> dict[str, Any]:
+        """Values for :data:`CUSTOMER_FILTER_SQL` and :data:`ORDER_FILTER_SQL`."""
+        return {
+            "channels": list(self.channels),
+            "countries": list(self.countries),
+            "unknown": UNKNOWN,
+            "narrows_customers": self.narrows_customers,
+        }
 
     def to_query_params(self) -> dict[str, str]:
         """The filters as URL query parameters (empty ones left out)."""

@@ -1,0 +1,4 @@
+"""Plotly figure builders: data in, ``go.Figure`` out. No Streamlit, no store.
+
+One module per page family; import from the module (``retention.charts.cohorts``).
+"""

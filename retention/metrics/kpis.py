@@ -1,0 +1,382 @@
+"""Overview KPIs: one registry record each (definitions from DESIGN.md, "Definitions").
+
+Every statement follows ``registry.PRELUDE`` and returns ``period_index, value`` for each
+period [period_start, period_end). ``fo`` holds counted orders (completed or refunded; guests
+included unless customers are filtered), ``fc`` the filtered customers.
+"""
+
+from __future__ import annotations
+
+from retention.metrics.registry import Metric, register
+
+__all__ = ["KPI_NAMES", "DEFAULT_INACTIVITY_DAYS"]
+
+DEFAULT_INACTIVITY_DAYS = 180
+"""Fallback churn threshold; pages use the data-driven default from the churn module."""
+
+_ORDERS_IN_PERIOD = """
+SELECT p.period_index, {value} AS value
+FROM periods AS p
+LEFT JOIN fo ON fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
+GROUP BY p.period_index
+ORDER BY p.period_index
+"""
+
+CUSTOMERS = register(
+    Metric(
+        name="customers",
+        label="Customers",
+        definition="Distinct customers with at least one counted order in the period. "
+        "Guest orders are not customers.",
+        formula="count(distinct customer_id) over counted orders in the period",
+        unit="count",
+        sql=_ORDERS_IN_PERIOD.format(value="count(DISTINCT fo.customer_id)"),
+    )
+)
+
+NEW_CUSTOMERS = register(
+    Metric(
+        name="new_customers",
+        label="New customers",
+        definition="Customers whose first counted order falls in the period.",
+        formula="count(distinct customer_id) where order_number = 1",
+        unit="count",
+        sql=_ORDERS_IN_PERIOD.format(
+            value="count(DISTINCT fo.customer_id) FILTER (WHERE fo.order_number = 1)"
+        ),
+    )
+)
+
+RETURNING_CUSTOMERS = register(
+    Metric(
+        name="returning_customers",
+        label="Returning customers",
+        definition="Customers with a counted order in the period whose first order was "
+        "earlier. New + returning = customers.",
+        formula="count(distinct customer_id) where first_order_at < period start",
+        unit="count",
+        sql=_ORDERS_IN_PERIOD.format(
+            value="count(DISTINCT fo.customer_id) FILTER (WHERE fo.first_order_at < p.period_start)"
+        ),
+    )
+)
+
+ORDERS = register(
+    Metric(
+        name="orders",
+        label="Orders",
+        definition="Counted orders in the period: completed or refunded; cancelled orders "
+        "are out. Guest orders count.",
+        formula="count(order_id) over counted orders",
+        unit="count",
+        sql=_ORDERS_IN_PERIOD.format(value="count(fo.order_id)"),
+    )
+)
+
+REVENUE = register(
+    Metric(
+        name="revenue",
+        label="Revenue",
+        definition="Revenue of counted orders, net of discounts and refunds, before tax and "
+        "shipping.",
+        formula="sum(revenue) over counted orders",
+        unit="money",
+        sql=_ORDERS_IN_PERIOD.format(value="coalesce(sum(fo.revenue), 0)"),
+    )
+)
+
+AOV = register(
+    Metric(
+        name="aov",
+        label="Average order value",
+        definition="Revenue per counted order (guest orders included).",
+        formula="sum(revenue) / count(order_id)",
+        unit="money",
+        sql=_ORDERS_IN_PERIOD.format(value="sum(fo.revenue) / nullif(count(fo.order_id), 0)"),
+    )
+)
+
+REPEAT_PURCHASE_RATE = register(
+    Metric(
+        name="repeat_purchase_rate",
+        label="Repeat purchase rate",
+        definition="Of all customers acquired by the end of the period, the share who had "
+        "placed two or more counted orders by then.",
+        formula="count(second_order_at < end) / count(first_order_at < end)",
+        unit="share",
+        sql="""
+SELECT p.period_index,
+       count(*) FILTER (WHERE fc.second_order_at < p.period_end)
+           / nullif(count(*) FILTER (WHERE fc.first_order_at < p.period_end), 0) AS value
+FROM periods AS p
+LEFT JOIN fc ON fc.first_order_at < p.period_end
+GROUP BY p.period_index
+ORDER BY p.period_index
+""",
+    )
+)
+
+RETENTION_RATE = register(
+    Metric(
+        name="retention_rate",
+        label="Retention rate",
+        definition="Of the customers who ordered in the previous period of equal length, the "
+        "share who ordered again in this period.",
+        formula="|ordered in previous ∩ ordered in period| / |ordered in previous|",
+        unit="share",
+        sql="""
+, flags AS (
+    SELECT p.period_index, fo.customer_id,
+           bool_or(fo.ordered_at < p.period_start) AS in_previous,
+           bool_or(fo.ordered_at >= p.period_start) AS in_current
+    FROM periods AS p
+    JOIN fo ON NOT fo.is_guest
+           AND fo.ordered_at >= p.period_start - (p.period_end - p.period_start)
+           AND fo.ordered_at < p.period_end
+    GROUP BY ALL
+)
+SELECT p.period_index,
+       count(f.customer_id) FILTER (WHERE f.in_previous AND f.in_current)
+           / nullif(count(f.customer_id) FILTER (WHERE f.in_previous), 0) AS value
+FROM periods AS p
+LEFT JOIN flags AS f USING (period_index)
+GROUP BY p.period_index
+ORDER BY p.period_index
+""",
+    )
+)
+
+CHURN_RATE = register(
+    Metric(
+        name="churn_rate",
+        label="Churn rate",
+        definition="Of the customers active at the start of the period (an order in the "
+        "inactivity window before it), the share with no order in the inactivity window before "
+        "the period's end.",
+        formula="|active at start ∧ inactive at end| / |active at start|; active at d = an "
+        "order in [d − N days, d)",
+        unit="share",
+        higher_is_better=False,
+        defaults={"inactivity_days": DEFAULT_INACTIVITY_DAYS},
+        sql="""
+, flags AS (
+    SELECT p.period_index, fo.customer_id,
+           bool_or(fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
+                   AND fo.ordered_at < p.period_start) AS active_at_start,
+           bool_or(fo.ordered_at >= p.period_end - to_days(CAST($inactivity_days AS INTEGER)))
+               AS active_at_end
+    FROM periods AS p
+    JOIN fo ON NOT fo.is_guest
+           AND fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
+           AND fo.ordered_at < p.period_end
+    GROUP BY ALL
+)
+SELECT p.period_index,
+       count(f.customer_id) FILTER (WHERE f.active_at_start AND NOT f.active_at_end)
+           / nullif(count(f.customer_id) FILTER (WHERE f.active_at_start), 0) AS value
+FROM periods AS p
+LEFT JOIN flags AS f USING (period_index)
+GROUP BY p.period_index
+ORDER BY p.period_index
+""",
+    )
+)
+
+CONVERSION_RATE = register(
+    Metric(
+        name="conversion_rate",
+        label="Conversion rate",
+        definition="Counted orders per session over the same days. Needs daily traffic; not "
+        "available with channel or country filters, since sessions have neither.",
+        formula="count(orders) / sum(sessions)",
+        unit="share",
+        requires=("orders", "traffic_daily"),
+        note_when_missing="Import daily traffic (traffic_daily) on the Data page.",
+        sql="""
+, sessions AS (
+    SELECT p.period_index, sum(t.sessions) AS sessions
+    FROM periods AS p
+    JOIN traffic_daily AS t ON t.date >= p.period_start AND t.date < p.period_end
+    GROUP BY ALL
+),
+orders AS (
+    SELECT p.period_index, count(fo.order_id) AS orders
+    FROM periods AS p
+    JOIN fo ON fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
+    GROUP BY ALL
+)
+SELECT p.period_index,
+       CASE WHEN NOT $narrows_customers THEN o.orders / nullif(s.sessions, 0) END AS value
+FROM periods AS p
+LEFT JOIN sessions AS s USING (period_index)
+LEFT JOIN orders AS o USING (period_index)
+ORDER BY p.period_index
+""",
+    )
+)
+
+HISTORICAL_CLTV = register(
+    Metric(
+        name="historical_cltv",
+        label="Historical CLTV",
+        definition="Average revenue per customer to date: counted revenue of all customers "
+        "acquired by the end of the period, divided by their number.",
+        formula="sum(customer revenue up to end) / count(customers with first order < end)",
+        unit="money",
+        sql="""
+, revenue AS (
+    SELECT p.period_index, sum(fo.revenue) AS revenue
+    FROM periods AS p
+    JOIN fo ON NOT fo.is_guest AND fo.ordered_at < p.period_end
+    GROUP BY ALL
+),
+customers AS (
+    SELECT p.period_index, count(*) AS customers
+    FROM periods AS p
+    JOIN fc ON fc.first_order_at < p.period_end
+    GROUP BY ALL
+)
+SELECT p.period_index, r.revenue / nullif(c.customers, 0) AS value
+FROM periods AS p
+LEFT JOIN revenue AS r USING (period_index)
+LEFT JOIN customers AS c USING (period_index)
+ORDER BY p.period_index
+""",
+    )
+)
+
+_SPEND = """
+, spend AS (
+    SELECT p.period_index, sum(s.spend) AS spend
+    FROM periods AS p
+    JOIN marketing_spend AS s ON s.date >= p.period_start AND s.date < p.period_end
+    WHERE len($channels) = 0 OR list_contains($channels, s.channel)
+    GROUP BY ALL
+),
+acquired AS (
+    SELECT p.period_index, count(*) AS new_customers
+    FROM periods AS p
+    JOIN fc ON fc.first_order_at >= p.period_start AND fc.first_order_at < p.period_end
+    GROUP BY ALL
+)"""
+
+CAC = register(
+    Metric(
+        name="cac",
+        label="CAC",
+        definition="Customer acquisition cost: marketing spend in the period per new customer "
+        "(of the chosen channels). Needs marketing spend; not available with a country filter.",
+        formula="sum(spend) / new customers",
+        unit="money",
+        higher_is_better=False,
+        requires=("orders", "marketing_spend"),
+        note_when_missing="Import marketing spend (marketing_spend) on the Data page.",
+        sql=_SPEND
+        + """
+SELECT p.period_index,
+       CASE WHEN len($countries) = 0 THEN s.spend / nullif(a.new_customers, 0) END AS value
+FROM periods AS p
+LEFT JOIN spend AS s USING (period_index)
+LEFT JOIN acquired AS a USING (period_index)
+ORDER BY p.period_index
+""",
+    )
+)
+
+LTV_CAC = register(
+    Metric(
+        name="ltv_cac",
+        label="LTV:CAC",
+        definition="Historical CLTV at the end of the period divided by the period's CAC. "
+        "Revenue-based; above 3 is commonly read as healthy.",
+        formula="historical CLTV / CAC",
+        unit="ratio",
+        requires=("orders", "marketing_spend"),
+        note_when_missing="Import marketing spend (marketing_spend) on the Data page.",
+        sql=_SPEND
+        + """,
+revenue AS (
+    SELECT p.period_index, sum(fo.revenue) AS revenue
+    FROM periods AS p
+    JOIN fo ON NOT fo.is_guest AND fo.ordered_at < p.period_end
+    GROUP BY ALL
+),
+customers AS (
+    SELECT p.period_index, count(*) AS customers
+    FROM periods AS p
+    JOIN fc ON fc.first_order_at < p.period_end
+    GROUP BY ALL
+)
+SELECT p.period_index,
+       CASE WHEN len($countries) = 0 THEN
+           (r.revenue / nullif(c.customers, 0)) / nullif(s.spend / nullif(a.new_customers, 0), 0)
+       END AS value
+FROM periods AS p
+LEFT JOIN spend AS s USING (period_index)
+LEFT JOIN acquired AS a USING (period_index)
+LEFT JOIN revenue AS r USING (period_index)
+LEFT JOIN customers AS c USING (period_index)
+ORDER BY p.period_index
+""",
+    )
+)
+
+PAYBACK_MONTHS = register(
+    Metric(
+        name="payback_months",
+        label="Payback",
+        definition="Months after their first order until the revenue of the customers "
+        "acquired in the period covers their CAC (0 = on the first order); empty while not yet "
+        "paid back.",
+        formula="min m such that Σ revenue in months 0..m since first order / new customers ≥ CAC",
+        unit="months",
+        higher_is_better=False,
+        requires=("orders", "marketing_spend"),
+        note_when_missing="Import marketing spend (marketing_spend) on the Data page.",
+        sql=_SPEND
+        + """,
+by_month AS (
+    SELECT p.period_index,
+           date_diff('month', fo.first_order_at, fo.ordered_at) AS month_index,
+           sum(fo.revenue) AS revenue
+    FROM periods AS p
+    JOIN fo ON NOT fo.is_guest
+           AND fo.first_order_at >= p.period_start AND fo.first_order_at < p.period_end
+    GROUP BY ALL
+),
+cumulative AS (
+    SELECT period_index, month_index,
+           sum(revenue) OVER (PARTITION BY period_index ORDER BY month_index) AS cumulative
+    FROM by_month
+)
+SELECT p.period_index,
+       CASE WHEN len($countries) = 0 THEN (
+           SELECT min(c.month_index) FROM cumulative AS c
+           WHERE c.period_index = p.period_index
+             AND c.cumulative / nullif(a.new_customers, 0)
+                 >= s.spend / nullif(a.new_customers, 0)
+       ) END AS value
+FROM periods AS p
+LEFT JOIN spend AS s USING (period_index)
+LEFT JOIN acquired AS a USING (period_index)
+ORDER BY p.period_index
+""",
+    )
+)
+
+KPI_NAMES: tuple[str, ...] = (
+    "customers",
+    "new_customers",
+    "returning_customers",
+    "orders",
+    "revenue",
+    "aov",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "churn_rate",
+    "conversion_rate",
+    "historical_cltv",
+    "cac",
+    "ltv_cac",
+    "payback_months",
+)
