@@ -1,69 +1,73 @@
-"""Overview: headline counts of the data and which optional tables are present."""
+"""Overview: the shop's KPIs for a recent period against the one before, and the data loaded."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
-from retention.charts.overview import monthly_activity_figure
-from retention.data_summary import HEADLINE_SQL
+from retention.charts.overview import revenue_split_figure
 from retention.filters import Filters
+from retention.metrics import REGISTRY, full_sql
+from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS, KPI_NAMES, revenue_split_sql
 from retention.schema import TABLES
 from ui import cache
 from ui import format as fmt
-from ui.components import Kpi, empty_state, kpi_row, show_sql
+from ui.components import empty_state, kpi_row, show_sql
 from ui.context import page_context
 from ui.nav import data_page
+from ui.overview_view import (
+    PERIOD_CHOICES,
+    PERIOD_KEY,
+    cached_kpis,
+    cached_last_day,
+    cached_revenue_split,
+    tiles,
+)
 
 ctx = page_context()
 st.title("Overview")
 
-counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
-if counts.orders == 0:
-    if ctx.filters == Filters():
-        empty_state(
-            "There are no orders yet. Open the **Data** page and import an orders file "
-            "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
-        )
-        st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    else:
-        empty_state("No counted orders match the filters. Widen the dates or clear the filters.")
+last_day = cached_last_day(ctx.store, ctx.db, ctx.data_version)
+if last_day is None:
+    empty_state(
+        "There are no orders yet. Open the **Data** page and import an orders file "
+        "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
+    )
+    st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
     st.stop()
 
-kpi_row(
-    [
-        Kpi(
-            "Customers",
-            fmt.count(counts.customers),
-            "Distinct customer ids with at least one counted order in the range. "
-            "Guest orders are not customers.",
-        ),
-        Kpi(
-            "Orders",
-            fmt.count(counts.orders),
-            "Counted orders: status completed or refunded; cancelled orders are out.",
-        ),
-        Kpi(
-            "Revenue",
-            fmt.money(counts.revenue, counts.currency),
-            "Sum of counted orders' revenue, net of discounts and refunds, "
-            "before tax and shipping.",
-        ),
-        Kpi(
-            "Average order value",
-            fmt.money(counts.aov, counts.currency),
-            "AOV = revenue / counted orders (guest orders included).",
-        ),
-        Kpi(
-            "Guest orders",
-            fmt.count(counts.guest_orders),
-            "Counted orders without a customer id: in orders, revenue and AOV, "
-            "not in customer metrics.",
-        ),
-    ]
+counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
+options = cache.filter_options(ctx.store, ctx.db, ctx.data_version)
+end = ctx.filters.end or last_day
+st.session_state.setdefault(PERIOD_KEY, 90)
+days = (
+    st.segmented_control(
+        "Period",
+        list(PERIOD_CHOICES),
+        format_func=PERIOD_CHOICES.get,
+        key=PERIOD_KEY,
+        label_visibility="collapsed",
+    )
+    or 90
 )
+inactivity_days = DEFAULT_INACTIVITY_DAYS
+series = cached_kpis(
+    ctx.store,
+    ctx.db,
+    ctx.data_version,
+    ctx.filters,
+    end,
+    days,
+    ctx.filters.start or options.first_day,
+    inactivity_days,
+)
+start = end - timedelta(days=days - 1)
 st.caption(
-    f"Orders from **{fmt.day(counts.first_order_at)}** to **{fmt.day(counts.last_order_at)}**"
-    + (" (filtered)" if ctx.filters.to_query_params() else "")
+    f"**{fmt.day(start)} – {fmt.day(end)}**, compared with the {days} days before; the small "
+    f"lines show the last periods of {days} days. Churn counts a customer as lost after "
+    f"{inactivity_days} days without an order."
+    + (" Filters apply." if ctx.filters != Filters() else "")
 )
 if counts.currencies > 1:
     st.warning(
@@ -71,18 +75,82 @@ if counts.currencies > 1:
         "without conversion. Filter to one market, or import amounts in one currency.",
         icon=":material/currency_exchange:",
     )
-show_sql(HEADLINE_SQL.format(where="<filters>"), label="How these numbers are computed (SQL)")
 
-st.subheader("Orders and revenue by month")
-monthly = cache.monthly_activity(ctx.store, ctx.db, ctx.data_version, ctx.filters)
-st.plotly_chart(
-    monthly_activity_figure(monthly, currency=counts.currency or ""),
-    width="stretch",
-    key="overview.monthly",
+st.subheader("Customers and revenue")
+kpi_row(
+    tiles(
+        series,
+        ["customers", "new_customers", "returning_customers", "orders", "revenue", "aov"],
+        counts.currency,
+        days,
+    )
+)
+st.subheader("Retention")
+kpi_row(
+    tiles(
+        series,
+        ["repeat_purchase_rate", "retention_rate", "churn_rate", "historical_cltv"],
+        counts.currency,
+        days,
+    )
 )
 
-st.subheader("What data is loaded", help="Row counts of the whole file, not filtered.")
 present = cache.present_tables(ctx.store, ctx.db, ctx.data_version)
+acquisition = [
+    name
+    for name in ("conversion_rate", "cac", "ltv_cac", "payback_months")
+    if all(present.get(t, 0) for t in REGISTRY[name].requires)
+    and not (name == "conversion_rate" and ctx.filters.narrows_customers)
+    and not (name != "conversion_rate" and ctx.filters.countries)
+]
+st.subheader("Acquisition and conversion")
+if acquisition:
+    kpi_row(tiles(series, acquisition, counts.currency, days))
+missing = sorted(
+    {
+        REGISTRY[n].note_when_missing
+        for n in ("conversion_rate", "cac")
+        if not all(present.get(t, 0) for t in REGISTRY[n].requires)
+    }
+)
+for note in missing:
+    st.caption(f":material/info: {note}")
+if ctx.filters.narrows_customers and present.get("traffic_daily"):
+    st.caption(
+        ":material/filter_alt: Conversion is not shown with channel or country filters: "
+        "sessions have no acquisition channel or country."
+    )
+if ctx.filters.countries and present.get("marketing_spend"):
+    st.caption(
+        ":material/filter_alt: CAC, LTV:CAC and payback are not shown with a country filter: "
+        "spend has no country."
+    )
+
+st.subheader("Revenue from new and returning customers")
+split = cached_revenue_split(ctx.store, ctx.db, ctx.data_version, ctx.filters)
+st.plotly_chart(
+    revenue_split_figure(split, currency=counts.currency or ""),
+    width="stretch",
+    key="overview.revenue_split",
+)
+st.caption(
+    "New = revenue of customers' first orders; returning = all later orders; guest orders "
+    "have no customer."
+)
+
+with st.expander("Definitions and SQL of these numbers"):
+    picked = st.selectbox(
+        "Metric",
+        KPI_NAMES,
+        format_func=lambda n: REGISTRY[n].label,
+        key="overview.sql_metric",
+    )
+    m = REGISTRY[picked]
+    st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
+    st.code(full_sql(m), language="sql")
+show_sql(revenue_split_sql(), label="SQL of the revenue split")
+
+st.subheader("What data is loaded", help="Row counts of the whole file, not filtered.")
 unlocks = {
     "customers": "countries, marketing consent and loyalty membership",
     "order_items": "products and first-order categories",

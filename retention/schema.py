@@ -310,6 +310,19 @@ ORDER_FACTS = Table(
     ),
 )
 
+SPEND_DAILY = Table(
+    name="spend_daily",
+    label="Spend per day",
+    description="Marketing spend per day and channel; monthly rows spread over their days.",
+    kind="derived",
+    key=("date", "channel"),
+    columns=(
+        Column("date", "date", "Day.", nullable=False),
+        Column("channel", "text", "Marketing channel.", nullable=False),
+        Column("spend", "money", "Spend attributed to the day."),
+    ),
+)
+
 IMPORTS = Table(
     name="imports",
     label="Imports",
@@ -373,6 +386,7 @@ TABLES: dict[str, Table] = {
         MARKETING_SPEND,
         CUSTOMER_SUMMARY,
         ORDER_FACTS,
+        SPEND_DAILY,
         IMPORTS,
         REJECTED_ROWS,
         META,
@@ -417,6 +431,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical, derived and state tables", tuple(TABLES[n].ddl() for n in _V1_TABLES)),
     # Derived tables are rebuilt by every load; a new one is created here and filled from the
     # canonical tables at once, so existing files get it without a re-import.
-    Migration(2, "order_facts", (TABLES["order_facts"].ddl(), REFRESH_DERIVED)),
+    Migration(
+        2,
+        "order_facts and spend_daily",
+        (TABLES["order_facts"].ddl(), TABLES["spend_daily"].ddl(), REFRESH_DERIVED),
+    ),
 )
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -56,7 +56,6 @@ def test_overview_shows_headline_counts(tiny_db: Path) -> None:
     assert metrics["Orders"] == "5"
     assert metrics["Revenue"] == "215.00"
     assert metrics["Average order value"] == "43.00"
-    assert metrics["Guest orders"] == "1"
 
 
 def test_channel_filter_changes_numbers_and_url(tiny_db: Path) -> None:
@@ -105,4 +104,4 @@ def test_first_start_builds_the_sample_shop(
     assert not sample.exists()
     at = run_app()
     assert sample.exists()
-    assert int({m.label: m.value for m in at.metric}["Customers"].replace(",", "")) > 10_000
+    assert int({m.label: m.value for m in at.metric}["Customers"].replace(",", "")) > 1_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import streamlit as st
 
@@ -16,13 +17,27 @@ class Kpi:
     value: str
     definition: str
     delta: str | None = None
+    delta_color: Literal["normal", "inverse", "off"] = "normal"
+    delta_description: str | None = None
+    trend: tuple[float, ...] | None = None  # oldest first, for the sparkline
 
 
-def kpi_row(kpis: Sequence[Kpi]) -> None:
-    """A row of bordered metrics; hovering the ? shows each one's definition."""
-    with st.container(horizontal=True):
-        for kpi in kpis:
-            st.metric(kpi.label, kpi.value, delta=kpi.delta, help=kpi.definition, border=True)
+def kpi_row(kpis: Sequence[Kpi], per_row: int = 4) -> None:
+    """Rows of bordered metrics, ``per_row`` wide; hovering the ? shows each definition."""
+    for first in range(0, len(kpis), per_row):
+        columns = st.columns(per_row)
+        for column, kpi in zip(columns, kpis[first : first + per_row], strict=False):
+            column.metric(
+                kpi.label,
+                kpi.value,
+                delta=kpi.delta,
+                delta_color=kpi.delta_color,
+                delta_description=kpi.delta_description,
+                help=kpi.definition,
+                border=True,
+                chart_data=list(kpi.trend) if kpi.trend else None,
+                chart_type="line",
+            )
 
 
 def show_sql(sql: str, *, label: str = "Show SQL") -> None:

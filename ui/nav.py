@@ -21,5 +21,15 @@ def data_page() -> st.Page:
     return st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/database:")
 
 
+def _page(file: str, title: str, icon: str) -> st.Page | None:
+    path = PAGES_DIR / file
+    return st.Page(path, title=title, icon=icon) if path.exists() else None
+
+
 def all_pages() -> list[st.Page]:
-    return [overview_page(), data_page()]
+    analysis = [
+        _page("cohorts.py", "Cohorts", ":material/grid_on:"),
+        _page("churn.py", "Churn", ":material/trending_down:"),
+        _page("conversion.py", "Conversion & AOV", ":material/filter_alt:"),
+    ]
+    return [overview_page(), *[p for p in analysis if p is not None], data_page()]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from retention.store import Transaction
 
-__all__ = ["CUSTOMER_SUMMARY_SQL", "ORDER_FACTS_SQL", "refresh_derived"]
+__all__ = ["CUSTOMER_SUMMARY_SQL", "ORDER_FACTS_SQL", "SPEND_DAILY_SQL", "refresh_derived"]
 
 CUSTOMER_SUMMARY_SQL = """
 CREATE OR REPLACE TABLE customer_summary AS
@@ -114,7 +114,35 @@ customer's cohort keys and acquisition attributes, its rank among the customer's
 this instead of joining orders to customers on every query."""
 
 
+SPEND_DAILY_SQL = """
+CREATE OR REPLACE TABLE spend_daily AS
+WITH kind AS (
+    SELECT channel, bool_and(day(date) = 1) AND count(DISTINCT date) = count(*) AS monthly
+    FROM marketing_spend
+    GROUP BY channel
+)
+SELECT CAST(d.day AS DATE) AS date, s.channel,
+       s.spend / (date_diff('day', s.date, CAST(s.date + INTERVAL 1 MONTH AS DATE))) AS spend
+FROM marketing_spend AS s
+JOIN kind AS k USING (channel)
+CROSS JOIN LATERAL (
+    SELECT unnest(generate_series(s.date, CAST(s.date + INTERVAL 1 MONTH AS DATE)
+                                  - INTERVAL 1 DAY, INTERVAL 1 DAY)) AS day
+) AS d
+WHERE k.monthly
+UNION ALL
+SELECT s.date, s.channel, s.spend
+FROM marketing_spend AS s
+JOIN kind AS k USING (channel)
+WHERE NOT k.monthly
+"""
+"""Spend per day and channel. A channel whose rows all fall on the first of a month is
+monthly spend: each month's amount is spread evenly over its days, so spend can be matched to
+any window of days (CAC over the last 30 days, say). Other channels' rows are daily as given."""
+
+
 def refresh_derived(tx: Transaction) -> None:
     """Rebuild every derived table from the canonical ones, inside the caller's transaction."""
     tx.execute(CUSTOMER_SUMMARY_SQL)
     tx.execute(ORDER_FACTS_SQL)
+    tx.execute(SPEND_DAILY_SQL)

@@ -7,9 +7,27 @@ included unless customers are filtered), ``fc`` the filtered customers.
 
 from __future__ import annotations
 
-from retention.metrics.registry import Metric, register
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["KPI_NAMES", "DEFAULT_INACTIVITY_DAYS"]
+import pandas as pd
+
+from retention.filters import Filters
+from retention.metrics.periods import GRAINS, Grain, Period, trailing_periods
+from retention.metrics.registry import PRELUDE, REGISTRY, Metric, bind, compute, register
+from retention.metrics.tables import TableRequest, register_table
+
+if TYPE_CHECKING:
+    from retention.store import Store
+
+__all__ = [
+    "KPI_NAMES",
+    "DEFAULT_INACTIVITY_DAYS",
+    "kpi_series",
+    "revenue_new_vs_returning",
+    "data_last_day",
+]
 
 DEFAULT_INACTIVITY_DAYS = 180
 """Fallback churn threshold; pages use the data-driven default from the churn module."""
@@ -249,7 +267,7 @@ _SPEND = """
 , spend AS (
     SELECT p.period_index, sum(s.spend) AS spend
     FROM periods AS p
-    JOIN marketing_spend AS s ON s.date >= p.period_start AND s.date < p.period_end
+    JOIN spend_daily AS s ON s.date >= p.period_start AND s.date < p.period_end
     WHERE len($channels) = 0 OR list_contains($channels, s.channel)
     GROUP BY ALL
 ),
@@ -265,7 +283,8 @@ CAC = register(
         name="cac",
         label="CAC",
         definition="Customer acquisition cost: marketing spend in the period per new customer "
-        "(of the chosen channels). Needs marketing spend; not available with a country filter.",
+        "(of the chosen channels). Monthly spend is spread evenly over its days. Needs "
+        "marketing spend; not available with a country filter.",
         formula="sum(spend) / new customers",
         unit="money",
         higher_is_better=False,
@@ -380,3 +399,87 @@ KPI_NAMES: tuple[str, ...] = (
     "ltv_cac",
     "payback_months",
 )
+
+
+def kpi_series(
+    store: Store,
+    periods: Sequence[Period],
+    filters: Filters = Filters(),
+    names: Sequence[str] = KPI_NAMES,
+    **params: Any,
+) -> pd.DataFrame:
+    """Long frame: metric, period_index, period_start, period_end, value (one query per metric)."""
+    frames = []
+    bounds = pd.DataFrame(
+        {
+            "period_index": [p.index for p in periods],
+            "period_start": [p.start for p in periods],
+            "period_end": [p.end for p in periods],
+        }
+    )
+    for name in names:
+        values = compute(store, REGISTRY[name], periods, filters, **params)
+        frames.append(values.assign(metric=name))
+    out = pd.concat(frames, ignore_index=True).merge(bounds, on="period_index")
+    return out[["metric", "period_index", "period_start", "period_end", "value"]]
+
+
+REVENUE_SPLIT_SQL = """
+SELECT CAST(date_trunc($grain, fo.ordered_at) AS DATE) AS period_start,
+       CASE WHEN fo.is_guest THEN 'guest'
+            WHEN fo.order_number = 1 THEN 'new'
+            ELSE 'returning' END AS customer_type,
+       count(*) AS orders,
+       sum(fo.revenue) AS revenue
+FROM fo
+WHERE ($start IS NULL OR fo.ordered_at >= $start)
+  AND ($end IS NULL OR fo.ordered_at < $end)
+GROUP BY ALL
+ORDER BY 1, 2
+"""
+
+
+def revenue_new_vs_returning(
+    store: Store, filters: Filters = Filters(), grain: Grain = "month"
+) -> pd.DataFrame:
+    """Revenue and orders per calendar period from first orders (new), repeat orders
+    (returning) and guest orders; the date filter applies to order dates."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    sql = revenue_split_sql()
+    params = {
+        **filters.named_params(),
+        "grain": grain,
+        "start": filters.start,
+        "end": filters.end + timedelta(days=1) if filters.end else None,
+        "period_index": [],
+        "period_start": [],
+        "period_end": [],
+    }
+    return store.query(sql, bind(sql, params))
+
+
+def revenue_split_sql() -> str:
+    return f"{PRELUDE}\n{REVENUE_SPLIT_SQL.strip()}"
+
+
+@register_table("kpis", "Overview KPIs for the latest period and the ones before it.")
+def kpis_table(store: Store, request: TableRequest) -> pd.DataFrame:
+    """Every KPI for trailing periods of ``params['days']`` days (default 30), latest first."""
+    days = int(request.params.get("days", 30))
+    count = int(request.params.get("count", 2))
+    last_day = request.filters.end or data_last_day(store)
+    if last_day is None:
+        return pd.DataFrame(
+            columns=["metric", "period_index", "period_start", "period_end", "value"]
+        )
+    periods = trailing_periods(last_day, days, count)
+    extra = {k: v for k, v in request.params.items() if k in ("inactivity_days",)}
+    out = kpi_series(store, periods, request.filters, **extra)
+    return out.sort_values(["period_index", "metric"]).reset_index(drop=True)
+
+
+def data_last_day(store: Store) -> date | None:
+    """The day of the latest order in the file (the natural 'today' of the data)."""
+    value = store.scalar("SELECT CAST(max(ordered_at) AS DATE) FROM orders")
+    return None if value is None else pd.Timestamp(value).date()

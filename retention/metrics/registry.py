@@ -23,7 +23,7 @@ from retention.metrics.periods import Period
 if TYPE_CHECKING:
     from retention.store import Store
 
-__all__ = ["Metric", "REGISTRY", "register", "metric", "PRELUDE", "full_sql", "compute"]
+__all__ = ["Metric", "REGISTRY", "register", "metric", "PRELUDE", "full_sql", "compute", "bind"]
 
 Unit = Literal["count", "money", "share", "ratio", "months", "days"]
 
@@ -89,12 +89,10 @@ def metric(name: str) -> Metric:
 
 def full_sql(m: Metric) -> str:
     """The complete statement that computes ``m`` (what the UI shows under "SQL")."""
-    body = m.sql.strip()
-    joiner = "\n" if body.startswith(",") else "\n"
-    return f"{PRELUDE}{joiner}{body}"
+    return f"{PRELUDE}\n{m.sql.strip()}"
 
 
-def _bind(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def bind(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Only the named parameters the statement uses (DuckDB rejects extra ones)."""
     names = set(_PARAM.findall(sql))
     missing = names - set(values)
@@ -123,6 +121,6 @@ def compute(
         return pd.DataFrame({"period_index": [], "value": []})
     sql = full_sql(m)
     values = {**m.defaults, **filters.named_params(), **period_params(periods), **params}
-    out = store.query(sql, _bind(sql, values))
+    out = store.query(sql, bind(sql, values))
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     return out.sort_values("period_index").reset_index(drop=True)
