@@ -4,6 +4,9 @@
     python -m retention import FILE [--db PATH] [--table T] [--map SRC=DST ...] [--delimiter D]
                                [--decimal C] [--encoding E] [--date-format F]
     python -m retention tables [--db PATH]
+    python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
+                              [--end DATE] [--channel C ...] [--country C ...]
+                              [--days N] [--inactivity-days N] [--format csv|json]
 
 ``--db`` defaults to ``$RETENTION_DB``, else the sample shop file. Exit codes: 0 success,
 1 the import failed (nothing changed), 2 bad arguments or a question to answer (for example an
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from retention.paths import default_db_path
@@ -72,7 +76,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_tables = sub.add_parser("tables", help="list the tables and their row counts")
     add_db(p_tables)
+
+    p_table = sub.add_parser(
+        "table", help="print a page's main table (kpis, cohort-retention, churn, ...)"
+    )
+    add_db(p_table)
+    p_table.add_argument("name", help="table name; run with an unknown name to list them")
+    p_table.add_argument("--period", choices=["week", "month", "quarter"], default="month")
+    p_table.add_argument("--start", type=_date, default=None, help="first day, YYYY-MM-DD")
+    p_table.add_argument("--end", type=_date, default=None, help="last day, YYYY-MM-DD")
+    p_table.add_argument("--channel", action="append", default=[], help="acquisition channel")
+    p_table.add_argument("--country", action="append", default=[], help="country")
+    p_table.add_argument("--days", type=int, default=None, help="kpis: period length in days")
+    p_table.add_argument(
+        "--inactivity-days", type=int, default=None, help="churn threshold in days"
+    )
+    p_table.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(db, args)
         if args.command == "tables":
             return _tables(db)
+        if args.command == "table":
+            return _table(db, args)
     except KeyboardInterrupt:
         print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
         return 130
@@ -210,4 +239,50 @@ def _tables(db: Path) -> int:
     print(f"{'table'.ljust(width)}  rows")
     for row in counts.itertuples(index=False):
         print(f"{row.table.ljust(width)}  {row.rows:,}")
+    return 0
+
+
+def _table(db: Path, args: argparse.Namespace) -> int:
+    import retention.metrics  # noqa: F401  (registers every table)
+    from retention.filters import Filters
+    from retention.metrics.tables import TABLE_REGISTRY, TableRequest, build_table
+    from retention.store import Store, StoreError
+
+    if args.name not in TABLE_REGISTRY:
+        known = "\n".join(
+            f"  {spec.name}: {spec.description}"
+            for spec in sorted(TABLE_REGISTRY.values(), key=lambda s: s.name)
+        )
+        print(f"error: unknown table {args.name!r}; the tables are:\n{known}", file=sys.stderr)
+        return 2
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    try:
+        filters = Filters(
+            start=args.start,
+            end=args.end,
+            channels=tuple(args.channel),
+            countries=tuple(args.country),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    params = {
+        k: v
+        for k, v in {"days": args.days, "inactivity_days": args.inactivity_days}.items()
+        if v is not None
+    }
+    request = TableRequest(period=args.period, filters=filters, params=params)
+    try:
+        with Store(db, read_only=True) as store:
+            frame = build_table(store, args.name, request)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=1))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
     return 0

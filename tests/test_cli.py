@@ -39,3 +39,31 @@ def test_tables_on_missing_file_explains(
 
 def test_sample_rejects_zero_customers(tmp_path: Path) -> None:
     assert main(["sample", "--db", str(tmp_path / "z.duckdb"), "--customers", "0"]) == 2
+
+
+def test_table_kpis_csv_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import json
+
+    import pandas as pd
+
+    from retention.ingest.load import load_frames
+    from tests.conftest import TINY_ORDERS, frame
+
+    db = tmp_path / "k.duckdb"
+    with Store(db) as s:
+        load_frames(s, {"orders": frame("orders", TINY_ORDERS)}, source_name="tiny")
+    capsys.readouterr()
+    assert main(["table", "kpis", "--db", str(db), "--days", "90", "--end", "2024-03-31"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    latest = table[table["period_index"] == 0].set_index("metric")["value"]
+    # 2024-01-02 .. 2024-03-31 holds every counted order of the tiny shop: 5 orders, 215
+    assert latest["orders"] == 5 and latest["revenue"] == 215.0 and latest["customers"] == 2
+    assert table["period_last_day"].iloc[0] == "2024-03-31"
+    args = ["table", "kpis", "--db", str(db), "--format", "json", "--channel", "email"]
+    assert main([*args, "--days", "30"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    orders = [r["value"] for r in rows if r["metric"] == "orders" and r["period_index"] == 0]
+    # 30 days ending on the last order day, Mar 10: customer a (email) has o2 (Feb 10 noon)
+    # and o3 (Mar 1); the guest order o7 is out under a channel filter.
+    assert orders == [2]

@@ -476,6 +476,11 @@ def kpis_table(store: Store, request: TableRequest) -> pd.DataFrame:
     periods = trailing_periods(last_day, days, count)
     extra = {k: v for k, v in request.params.items() if k in ("inactivity_days",)}
     out = kpi_series(store, periods, request.filters, **extra)
+    out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
+    out["period_end"] = (pd.to_datetime(out["period_end"]) - pd.Timedelta(days=1)).dt.date
+    out = out.rename(columns={"period_end": "period_last_day"})
+    out.insert(1, "label", out["metric"].map(lambda n: REGISTRY[n].label))
+    out.insert(2, "unit", out["metric"].map(lambda n: REGISTRY[n].unit))
     return out.sort_values(["period_index", "metric"]).reset_index(drop=True)
 
 
