@@ -1,0 +1,179 @@
+"""Benchmark: each page's queries on a sample shop of about 1M orders, against the plain-pandas
+computation of the same numbers, in the same run.
+
+    .venv/bin/python bench/run_pages.py [--orders 1000000] [--repeat 5] [--out FILE.md]
+
+Ours reads the DuckDB file (the app's path: derived tables, aggregation in DuckDB). The pandas
+peer starts from the shop's DataFrames already in memory (loading them is not timed), as in a
+notebook. Before timing, each pair's results are compared, so a ratio is never between two
+different answers. "cold" is the first call after opening the file; "warm" the median of the
+repeats. Prints a Markdown table and writes it to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from retention.filters import Filters  # noqa: E402
+from retention.metrics import trailing_periods  # noqa: E402
+from retention.metrics.kpis import kpi_series, revenue_new_vs_returning  # noqa: E402
+from retention.sample import SampleShop, build_sample_db, generate_sample  # noqa: E402
+from retention.store import Store  # noqa: E402
+from tests.oracles import pandas_kpis  # noqa: E402
+
+ORDERS_PER_CUSTOMER = 2.87  # the sample shop's average (retention/sample.py)
+INACTIVITY_DAYS = 180
+
+
+@dataclass
+class Timing:
+    name: str
+    ours_cold: float
+    ours: list[float]
+    peer: list[float]
+    peer_name: str
+
+    def row(self) -> str:
+        o, p = statistics.median(self.ours), statistics.median(self.peer)
+        return (
+            f"| {self.name} | {self.ours_cold * 1e3:,.0f} | {o * 1e3:,.0f} "
+            f"({min(self.ours) * 1e3:,.0f}–{max(self.ours) * 1e3:,.0f}) | {self.peer_name} "
+            f"{p * 1e3:,.0f} ({min(self.peer) * 1e3:,.0f}–{max(self.peer) * 1e3:,.0f}) "
+            f"| {p / o:,.1f}x |"
+        )
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, pandas {pd.__version__}, "
+        f"{platform.platform(terse=True)}"
+    )
+
+
+def pandas_revenue_split(shop: SampleShop) -> pd.DataFrame:
+    """Monthly revenue from first orders, repeat orders and guest orders, in pandas."""
+    o = shop.orders[shop.orders["status"].isin(["completed", "refunded"])]
+    o = o.sort_values(["ordered_at", "order_id"])
+    n = o.groupby("customer_id").cumcount() + 1
+    kind = np.where(o["customer_id"].isna(), "guest", np.where(n == 1, "new", "returning"))
+    month = o["ordered_at"].dt.to_period("M").dt.to_timestamp()
+    return (
+        o.assign(period_start=month, customer_type=kind)
+        .groupby(["period_start", "customer_type"])
+        .agg(orders=("order_id", "size"), revenue=("revenue", "sum"))
+        .reset_index()
+    )
+
+
+def check_same(name: str, ours: pd.DataFrame, peer: pd.DataFrame, keys: list[str]) -> None:
+    merged = ours.merge(peer, on=keys, suffixes=("_ours", "_peer"), how="outer")
+    for col in [c[: -len("_ours")] for c in merged.columns if c.endswith("_ours")]:
+        a = pd.to_numeric(merged[f"{col}_ours"], errors="coerce").to_numpy(float)
+        b = pd.to_numeric(merged[f"{col}_peer"], errors="coerce").to_numpy(float)
+        if not np.allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True):
+            raise SystemExit(f"{name}: ours and the pandas peer disagree on {col}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pages.md")
+    args = parser.parse_args()
+
+    customers = int(args.orders / ORDERS_PER_CUSTOMER)
+    cache = ROOT / "bench" / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    db = cache / f"shop-{customers}.duckdb"
+    t = time.perf_counter()
+    shop = generate_sample(customers)
+    generated = time.perf_counter() - t
+    if not db.exists():
+        build_sample_db(db, customers)
+    store = Store(db, read_only=True)
+    orders = len(shop.orders)
+    print(
+        f"sample shop: {customers:,} customers, {orders:,} orders (generated in {generated:.1f} s)"
+    )
+
+    last_day = date(2026, 10, 31)
+    periods = trailing_periods(last_day, 90, 8)
+    filters = Filters()
+    timings: list[Timing] = []
+
+    def pair(
+        name: str,
+        ours: Callable[[], pd.DataFrame],
+        peer: Callable[[], pd.DataFrame],
+        keys: list[str],
+        peer_name: str = "pandas",
+    ) -> None:
+        t0 = time.perf_counter()
+        first = ours()
+        cold = time.perf_counter() - t0
+        check_same(name, first, peer(), keys)
+        timings.append(
+            Timing(name, cold, timed(ours, args.repeat), timed(peer, args.repeat), peer_name)
+        )
+        print(timings[-1].row())
+
+    pair(
+        "Overview: 14 KPIs x 8 periods",
+        lambda: kpi_series(store, periods, filters, inactivity_days=INACTIVITY_DAYS)[
+            ["metric", "period_index", "value"]
+        ],
+        lambda: pandas_kpis(shop, filters, periods, INACTIVITY_DAYS),
+        ["metric", "period_index"],
+    )
+    pair(
+        "Overview: revenue new vs returning by month",
+        lambda: revenue_new_vs_returning(store, filters, "month").assign(
+            period_start=lambda d: pd.to_datetime(d["period_start"])
+        ),
+        lambda: pandas_revenue_split(shop),
+        ["period_start", "customer_type"],
+    )
+
+    header = (
+        f"Sample shop of {orders:,} orders ({customers:,} customers); {args.repeat} repeats.\n"
+        f"Machine: {machine()}.\n\n"
+        "| computation | ours cold ms | ours warm ms (min–max) | peer ms (min–max) "
+        "| peer / ours |\n|---|---:|---:|---:|---:|"
+    )
+    table = header + "\n" + "\n".join(t.row() for t in timings) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
+    print("\n" + table)
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
