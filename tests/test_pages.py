@@ -105,3 +105,23 @@ def test_first_start_builds_the_sample_shop(
     at = run_app()
     assert sample.exists()
     assert int({m.label: m.value for m in at.metric}["Customers"].replace(",", "")) > 1_000
+
+
+@pytest.mark.parametrize("days", [30, 365])
+def test_overview_period_choice(tiny_db: Path, days: int) -> None:
+    from ui.overview_view import PERIOD_KEY
+
+    at = run_app()
+    at.segmented_control(key=PERIOD_KEY).set_value(days).run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    # 30 days ending Mar 10 start on Feb 10 00:00: o2 (Feb 10 noon), o5 (Feb 20), o3 (Mar 1)
+    # and the guest order o7 (Mar 10); 365 days: all five counted orders.
+    assert metrics["Orders"] == {30: "4", 365: "5"}[days]
+
+
+def test_overview_shows_sql_of_a_chosen_metric(tiny_db: Path) -> None:
+    at = run_app()
+    at.selectbox(key="overview.sql_metric").set_value("churn_rate").run()
+    assert not at.exception
+    assert any("inactivity_days" in c.value for c in at.code)
