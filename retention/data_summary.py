@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from retention.filters import UNKNOWN, Filters
-from retention.schema import CANONICAL_TABLES, COUNTED_STATUSES, TABLES
+from retention.filters import DATE_FILTER_SQL, ORDER_FILTER_SQL, UNKNOWN, Filters
+from retention.metrics.registry import bind
+from retention.schema import CANONICAL_TABLES, TABLES
 
 if TYPE_CHECKING:
     from retention.store import Store
@@ -23,24 +24,29 @@ if TYPE_CHECKING:
 __all__ = [
     "HeadlineCounts",
     "headline_counts",
-    "monthly_activity",
     "filter_options",
     "present_tables",
     "HEADLINE_SQL",
 ]
 
-HEADLINE_SQL = """
-SELECT count(DISTINCT o.customer_id) AS customers,
+HEADLINE_SQL = (
+    """
+SELECT count(DISTINCT f.customer_id) AS customers,
        count(*) AS orders,
-       count(*) FILTER (WHERE o.customer_id IS NULL) AS guest_orders,
-       coalesce(sum(o.revenue), 0) AS revenue,
-       min(o.ordered_at) AS first_order_at,
-       max(o.ordered_at) AS last_order_at,
+       count(*) FILTER (WHERE f.is_guest) AS guest_orders,
+       coalesce(sum(f.revenue), 0) AS revenue,
+       min(f.ordered_at) AS first_order_at,
+       max(f.ordered_at) AS last_order_at,
        count(DISTINCT o.currency) AS currencies,
        min(o.currency) AS currency
-FROM orders AS o
-WHERE list_contains(?, o.status) AND {where}
-"""
+FROM order_facts AS f
+JOIN orders AS o USING (order_id)
+WHERE """
+    + ORDER_FILTER_SQL.format(alias="f")
+    + " AND "
+    + DATE_FILTER_SQL.format(alias="f")
+)
+"""Counted orders (order_facts holds completed and refunded ones) under the filters."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,8 @@ class HeadlineCounts:
 
 
 def headline_counts(store: Store, filters: Filters = Filters()) -> HeadlineCounts:
-    """Customers, counted orders, guest orders, revenue and the order date range."""
-    flt = filters.order_clause("o")
-    row = store.query(
-        HEADLINE_SQL.format(where=flt.where), [list(COUNTED_STATUSES), *flt.params]
-    ).iloc[0]
+    """Customers, counted orders, guest orders, revenue, the order date range, currencies."""
+    row = store.query(HEADLINE_SQL, bind(HEADLINE_SQL, filters.named_params())).iloc[0]
 
     def ts(value: object) -> datetime | None:
         return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
@@ -82,24 +85,6 @@ def headline_counts(store: Store, filters: Filters = Filters()) -> HeadlineCount
         currencies=int(row["currencies"]),
         currency=row["currency"] if int(row["currencies"]) == 1 else None,
     )
-
-
-MONTHLY_SQL = """
-SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS month,
-       count(*) AS orders,
-       coalesce(sum(o.revenue), 0) AS revenue,
-       count(DISTINCT o.customer_id) AS customers
-FROM orders AS o
-WHERE list_contains(?, o.status) AND {where}
-GROUP BY 1
-ORDER BY 1
-"""
-
-
-def monthly_activity(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
-    """Counted orders, revenue and ordering customers per calendar month."""
-    flt = filters.order_clause("o")
-    return store.query(MONTHLY_SQL.format(where=flt.where), [list(COUNTED_STATUSES), *flt.params])
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,17 @@ Missing values are matched by the label :data:`UNKNOWN`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-__all__ = ["Filters", "UNKNOWN", "SqlFilter", "CUSTOMER_FILTER_SQL", "ORDER_FILTER_SQL"]
+__all__ = [
+    "Filters",
+    "UNKNOWN",
+    "CUSTOMER_FILTER_SQL",
+    "ORDER_FILTER_SQL",
+    "DATE_FILTER_SQL",
+]
 
 CUSTOMER_FILTER_SQL = (
     "(len($channels) = 0 OR list_contains($channels, coalesce({alias}.first_channel, $unknown)))"
@@ -28,15 +34,13 @@ ORDER_FILTER_SQL = (
 )
 """Named-parameter form for a row of order_facts: guests drop out when customers are narrowed."""
 
+DATE_FILTER_SQL = (
+    "($start IS NULL OR {alias}.ordered_at >= $start)"
+    " AND ($end IS NULL OR {alias}.ordered_at < $end)"
+)
+"""The date range on an order's timestamp; ``$end`` is the day after the last day."""
+
 UNKNOWN = "(unknown)"
-
-
-@dataclass(frozen=True)
-class SqlFilter:
-    """A WHERE clause (without the keyword; ``TRUE`` when empty) and its bound parameters."""
-
-    where: str
-    params: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,41 +62,12 @@ class Filters:
     def narrows_customers(self) -> bool:
         return bool(self.channels or self.countries)
 
-    def customer_clause(self, alias: str = "cs") -> SqlFilter:
-        """Condition on a ``customer_summary`` row aliased ``alias``."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.channels:
-            parts.append(f"list_contains(?, coalesce({alias}.first_channel, ?))")
-            params.extend([list(self.channels), UNKNOWN])
-        if self.countries:
-            parts.append(f"list_contains(?, coalesce({alias}.country, ?))")
-            params.extend([list(self.countries), UNKNOWN])
-        return SqlFilter(" AND ".join(parts) or "TRUE", params)
-
-    def order_clause(self, alias: str = "o") -> SqlFilter:
-        """Condition on an ``orders`` row aliased ``alias``: the date range plus the customers."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.start:
-            parts.append(f"{alias}.ordered_at >= ?")
-            params.append(self.start)
-        if self.end:
-            parts.append(f"{alias}.ordered_at < ?")
-            params.append(self.end + timedelta(days=1))
-        if self.narrows_customers:
-            inner = self.customer_clause("cs")
-            parts.append(
-                # identifiers only; every value is in params
-                f"{alias}.customer_id IN (SELECT cs.customer_id FROM customer_summary AS cs "  # noqa: S608
-                f"WHERE {inner.where})"
-            )
-            params.extend(inner.params)
-        return SqlFilter(" AND ".join(parts) or "TRUE", params)
-
     def named_params(self) -> dict[str, Any]:
-        """Values for :data:`CUSTOMER_FILTER_SQL` and :data:`ORDER_FILTER_SQL`."""
+        """Values for :data:`CUSTOMER_FILTER_SQL`, :data:`ORDER_FILTER_SQL` and
+        :data:`DATE_FILTER_SQL` (the only place filters become SQL parameters)."""
         return {
+            "start": self.start,
+            "end": self.end + timedelta(days=1) if self.end else None,
             "channels": list(self.channels),
             "countries": list(self.countries),
             "unknown": UNKNOWN,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from retention.data_summary import filter_options, headline_counts, monthly_activity
+from retention.data_summary import filter_options, headline_counts
 from retention.filters import UNKNOWN, Filters
 from retention.store import Store
 
@@ -40,14 +40,6 @@ def test_date_range_is_inclusive_of_whole_days(tiny_store: Store) -> None:
     assert (feb.orders, feb.customers, feb.revenue) == (2, 2, pytest.approx(80.0))  # o2, o5
     to_march_1 = headline_counts(tiny_store, Filters(end=date(2024, 3, 1)))
     assert to_march_1.orders == 4  # o3 at 09:00 on March 1 is inside
-
-
-def test_monthly_activity(tiny_store: Store) -> None:
-    m = monthly_activity(tiny_store)
-    assert [d.strftime("%Y-%m") for d in m["month"]] == ["2024-01", "2024-02", "2024-03"]
-    assert m["orders"].tolist() == [1, 2, 2]  # Jan o1; Feb o2 o5; Mar o3 o7
-    assert m["revenue"].tolist() == pytest.approx([100.0, 80.0, 35.0])
-    assert m["customers"].tolist() == [1, 2, 1]  # March: a (o3) and the guest (not counted)
 
 
 def test_filter_options(tiny_store: Store) -> None:

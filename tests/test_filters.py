@@ -8,21 +8,39 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retention.filters import UNKNOWN, Filters
+from retention.filters import (
+    CUSTOMER_FILTER_SQL,
+    DATE_FILTER_SQL,
+    ORDER_FILTER_SQL,
+    UNKNOWN,
+    Filters,
+)
 
 
-def test_empty_filters_are_true() -> None:
-    assert Filters().order_clause().where == "TRUE"
-    assert Filters().customer_clause().params == []
+def test_named_params_of_empty_filters_select_everything() -> None:
+    p = Filters().named_params()
+    assert p == {
+        "start": None,
+        "end": None,
+        "channels": [],
+        "countries": [],
+        "unknown": UNKNOWN,
+        "narrows_customers": False,
+    }
 
 
-def test_order_clause_binds_every_value() -> None:
+def test_named_params_bind_every_value() -> None:
     flt = Filters(start=date(2024, 1, 1), end=date(2024, 1, 31), channels=("email",))
-    clause = flt.order_clause("o")
-    assert "?" in clause.where and "email" not in clause.where and "2024" not in clause.where
-    # end is inclusive: the bound is the next midnight
-    assert clause.params[:2] == [date(2024, 1, 1), date(2024, 2, 1)]
-    assert clause.params[2:] == [["email"], UNKNOWN]
+    p = flt.named_params()
+    # the end day is inclusive: the bound is the next midnight
+    assert (p["start"], p["end"]) == (date(2024, 1, 1), date(2024, 2, 1))
+    assert p["channels"] == ["email"] and p["narrows_customers"] is True
+
+
+def test_filter_sql_has_no_values_in_it() -> None:
+    for sql in (CUSTOMER_FILTER_SQL, ORDER_FILTER_SQL, DATE_FILTER_SQL):
+        text = sql.format(alias="x")
+        assert "'" not in text and "$" in text
 
 
 def test_start_after_end_is_an_error() -> None:

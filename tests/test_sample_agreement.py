@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retention.data_summary import headline_counts, monthly_activity
+from retention.data_summary import headline_counts
 from retention.filters import Filters
 from retention.sample import SampleShop, build_sample_db, generate_sample
 from retention.store import Store
@@ -67,24 +67,6 @@ def test_filtered_headline_counts_agree_with_pandas(shop: SampleShop, sample_sto
     c = headline_counts(sample_store, flt)
     assert (c.orders, c.customers, c.guest_orders) == (len(sel), sel["customer_id"].nunique(), 0)
     assert c.revenue == pytest.approx(sel["revenue"].sum(), abs=0.01)
-
-
-def test_monthly_activity_agrees_with_pandas(shop: SampleShop, sample_store: Store) -> None:
-    o = counted(shop)
-    expected = (
-        o.assign(month=o["ordered_at"].dt.to_period("M").dt.to_timestamp())
-        .groupby("month")
-        .agg(
-            orders=("order_id", "size"),
-            revenue=("revenue", "sum"),
-            customers=("customer_id", "nunique"),
-        )
-        .reset_index()
-    )
-    got = monthly_activity(sample_store)
-    assert got["orders"].tolist() == expected["orders"].tolist()
-    assert got["customers"].tolist() == expected["customers"].tolist()
-    assert got["revenue"].tolist() == pytest.approx(expected["revenue"].tolist(), abs=0.01)
 
 
 def test_customer_summary_agrees_with_pandas(shop: SampleShop, sample_store: Store) -> None:

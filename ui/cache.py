@@ -24,11 +24,6 @@ def headline_counts(
     return data_summary.headline_counts(_store, filters)
 
 
-@st.cache_data(ttl=_TTL, max_entries=_MAX, show_spinner=False)
-def monthly_activity(_store: Store, db: str, data_version: int, filters: Filters) -> pd.DataFrame:
-    return data_summary.monthly_activity(_store, filters)
-
-
 @st.cache_data(ttl=_TTL, max_entries=16, show_spinner=False)
 def filter_options(_store: Store, db: str, data_version: int) -> data_summary.FilterOptions:
     return data_summary.filter_options(_store)

@@ -4,60 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-__all__ = ["monthly_activity_figure"]
-
-_ORDERS = "#4C78A8"
-_REVENUE = "#F58518"
-
-
-def monthly_activity_figure(monthly: pd.DataFrame, *, currency: str = "") -> go.Figure:
-    """Bars of counted orders per month with revenue as a line on a second axis.
-
-    ``monthly``: columns month, orders, revenue (as from data_summary.monthly_activity).
-    """
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Bar(
-            x=monthly["month"],
-            y=monthly["orders"],
-            name="Orders",
-            marker_color=_ORDERS,
-            hovertemplate="%{x|%b %Y}: %{y:,} orders<extra></extra>",
-        ),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=monthly["month"],
-            y=monthly["revenue"],
-            name="Revenue",
-            mode="lines+markers",
-            line={"color": _REVENUE, "width": 2},
-            hovertemplate="%{x|%b %Y}: %{y:,.0f} revenue<extra></extra>",
-        ),
-        secondary_y=True,
-    )
-    fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        height=340,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        hovermode="x unified",
-        bargap=0.15,
-    )
-    fig.update_xaxes(title_text=None, dtick="M3", tickformat="%b %Y")
-    fig.update_yaxes(title_text="Orders", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(
-        title_text=f"Revenue {currency}".strip(),
-        tickformat="~s",
-        tickmode="auto",
-        secondary_y=True,
-        rangemode="tozero",
-        showgrid=False,
-    )
-    return fig
-
+__all__ = ["revenue_split_figure"]
 
 _TYPE_COLORS = {"new": "#54A24B", "returning": "#4C78A8", "guest": "#BAB0AC"}
 _TYPE_LABELS = {

@@ -8,12 +8,12 @@ included unless customers are filtered), ``fc`` the filtered customers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from retention.filters import Filters
+from retention.filters import DATE_FILTER_SQL, Filters
 from retention.metrics.periods import GRAINS, Grain, Period, trailing_periods
 from retention.metrics.registry import PRELUDE, REGISTRY, Metric, bind, compute, register
 from retention.metrics.tables import TableRequest, register_table
@@ -424,7 +424,8 @@ def kpi_series(
     return out[["metric", "period_index", "period_start", "period_end", "value"]]
 
 
-REVENUE_SPLIT_SQL = """
+REVENUE_SPLIT_SQL = (
+    """
 SELECT CAST(date_trunc($grain, fo.ordered_at) AS DATE) AS period_start,
        CASE WHEN fo.is_guest THEN 'guest'
             WHEN fo.order_number = 1 THEN 'new'
@@ -432,11 +433,13 @@ SELECT CAST(date_trunc($grain, fo.ordered_at) AS DATE) AS period_start,
        count(*) AS orders,
        sum(fo.revenue) AS revenue
 FROM fo
-WHERE ($start IS NULL OR fo.ordered_at >= $start)
-  AND ($end IS NULL OR fo.ordered_at < $end)
+WHERE """
+    + DATE_FILTER_SQL.format(alias="fo")
+    + """
 GROUP BY ALL
 ORDER BY 1, 2
 """
+)
 
 
 def revenue_new_vs_returning(
@@ -450,8 +453,6 @@ def revenue_new_vs_returning(
     params = {
         **filters.named_params(),
         "grain": grain,
-        "start": filters.start,
-        "end": filters.end + timedelta(days=1) if filters.end else None,
         "period_index": [],
         "period_start": [],
         "period_end": [],
