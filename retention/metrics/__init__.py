@@ -3,7 +3,10 @@
 Importing this package registers every metric; read them from ``REGISTRY``.
 """
 
-from retention.metrics import kpis  # noqa: F401  (registers the KPI records)
+from retention.metrics import (  # noqa: F401  (importing registers metrics and tables)
+    conversion,
+    kpis,
+)
 from retention.metrics.periods import Grain, Period, calendar_periods, trailing_periods
 from retention.metrics.registry import REGISTRY, Metric, compute, full_sql, metric
 
