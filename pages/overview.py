@@ -13,6 +13,7 @@ from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS, KPI_NAMES, revenue_s
 from retention.schema import TABLES
 from ui import cache
 from ui import format as fmt
+from ui.churn_view import cached_default_threshold
 from ui.components import empty_state, kpi_row, show_sql
 from ui.context import page_context
 from ui.nav import data_page
@@ -51,7 +52,10 @@ days = (
     )
     or 90
 )
-inactivity_days = DEFAULT_INACTIVITY_DAYS
+inactivity_days = (
+    cached_default_threshold(ctx.store, ctx.db, ctx.data_version, ctx.filters)
+    or DEFAULT_INACTIVITY_DAYS
+)
 series = cached_kpis(
     ctx.store,
     ctx.db,
@@ -66,7 +70,7 @@ start = end - timedelta(days=days - 1)
 st.caption(
     f"**{fmt.day(start)} – {fmt.day(end)}**, compared with the {days} days before; the small "
     f"lines show the last periods of {days} days. Churn counts a customer as lost after "
-    f"{inactivity_days} days without an order."
+    f"{inactivity_days} days without an order (90% of repeat orders come sooner; see Churn)."
     + (" Filters apply." if ctx.filters != Filters() else "")
 )
 if counts.currencies > 1:

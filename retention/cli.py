@@ -6,7 +6,8 @@
     python -m retention tables [--db PATH]
     python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
                               [--end DATE] [--channel C ...] [--country C ...]
-                              [--days N] [--inactivity-days N] [--format csv|json]
+                              [--days N] [--inactivity-days N] [--split none|channel|cohort]
+                              [--format csv|json]
 
 ``--db`` defaults to ``$RETENTION_DB``, else the sample shop file. Exit codes: 0 success,
 1 the import failed (nothing changed), 2 bad arguments or a question to answer (for example an
@@ -90,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_table.add_argument("--days", type=int, default=None, help="kpis: period length in days")
     p_table.add_argument(
         "--inactivity-days", type=int, default=None, help="churn threshold in days"
+    )
+    p_table.add_argument(
+        "--split",
+        choices=["none", "channel", "cohort"],
+        default=None,
+        help="survival: curves per acquisition channel or cohort quarter",
     )
     p_table.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
@@ -270,7 +277,11 @@ def _table(db: Path, args: argparse.Namespace) -> int:
         return 2
     params = {
         k: v
-        for k, v in {"days": args.days, "inactivity_days": args.inactivity_days}.items()
+        for k, v in {
+            "days": args.days,
+            "inactivity_days": args.inactivity_days,
+            "split": args.split,
+        }.items()
         if v is not None
     }
     request = TableRequest(period=args.period, filters=filters, params=params)

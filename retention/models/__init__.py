@@ -1,0 +1,1 @@
+"""Statistical models: survival curves (more to come: BG/NBD, Gamma-Gamma, CLTV)."""
