@@ -294,7 +294,8 @@ def churn_table(
     filters: Filters = Filters(),
     grain: Grain = "month",
 ) -> pd.DataFrame:
-    """One row per whole calendar period, oldest first: period_start, period_end (exclusive),
+    """One row per whole calendar period that starts at least ``inactivity_days`` after the
+    first order in the file, oldest first: period_start, period_end (exclusive),
     active_at_start, churned_by_end, churn_rate (registry ``churn_rate``; NaN with nobody
     active), inactivity_days."""
     if grain not in GRAINS:
@@ -303,6 +304,13 @@ def churn_table(
         raise ValueError(f"inactivity_days must be at least 1, got {inactivity_days}")
     window = churn_window(store, filters)
     periods = churn_periods(window, grain) if window else []
+    # A period needs N days of history before it: earlier, "active at the start" would only
+    # count the few customers the shop had yet, and the rate would mislead.
+    history_from = store.scalar("SELECT min(ordered_at) FROM order_facts")
+    if history_from is not None:
+        enough = pd.Timestamp(history_from).normalize() + pd.Timedelta(days=inactivity_days)
+        periods = [p for p in periods if pd.Timestamp(p.start) >= enough]
+        periods = [Period(i, p.start, p.end) for i, p in enumerate(periods)]
     if not periods:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in CHURN_COLUMNS})
     rate = compute(store, REGISTRY["churn_rate"], periods, filters, inactivity_days=inactivity_days)
