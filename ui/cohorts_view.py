@@ -216,9 +216,7 @@ def wide_table(
     )
     table = pd.concat([head, wide], axis=1).rename_axis("row").reset_index()
     table["row"] = table["row"].str.replace(r" \(n=[\d,]+\)$", "", regex=True)
-    if unit == "share":
-        wide = wide * 100
-    number = {"share": "%.1f%%", "money": "%.2f", "ratio": "%.3f"}.get(unit, "%.2f")
+    number = {"share": "percent", "money": "%.2f", "ratio": "%.3f"}.get(unit, "%.2f")
     word = PERIOD_WORDS[grain].lower()
     config: dict[str, object] = {
         "row": st.column_config.TextColumn(row_title, pinned=True),
@@ -232,6 +230,9 @@ def wide_table(
     for column in wide.columns:
         k = column[len(prefix) :]
         config[column] = st.column_config.NumberColumn(
-            column, format=number, help=f"{word} {k} after the first order's {word}"
+            column,
+            format=number,
+            step=0.001 if unit == "share" else None,  # percent with one decimal: 20.2%
+            help=f"{word} {k} after the first order's {word}",
         )
     return table, config

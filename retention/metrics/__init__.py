@@ -5,6 +5,7 @@ Importing this package registers every metric; read them from ``REGISTRY``.
 
 from retention.metrics import (  # noqa: F401  (importing registers metrics and tables)
     churn,
+    cohorts,
     conversion,
     kpis,
 )

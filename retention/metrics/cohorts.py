@@ -499,19 +499,27 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "cohort-retention",
     "One row per cohort (period of the first order) and period index: cohort size, active "
     "customers, retention rate, revenue, revenue retention, cumulative revenue per customer, "
-    "orders and orders per customer. Params: split_by, filter_by, filter_values, "
-    "min_cohort_size.",
+    "orders and orders per customer. Params: split_by (or the CLI's --split none|channel), "
+    "filter_by, filter_values, min_cohort_size.",
 )
 def cohort_retention_table(store: Store, request: TableRequest) -> pd.DataFrame:
     """The cohort grid for the CLI; a ``segment`` column leads when split by a dimension."""
     params = request.params
+    split_by = str(params.get("split_by", NO_SPLIT))
+    if "split" in params:  # the CLI's --split: none | channel
+        aliases = {"none": NO_SPLIT, "channel": "acquisition_channel"}
+        if params["split"] not in aliases:
+            raise ValueError(
+                f"cohort-retention cannot split by {params['split']!r}; use none or channel"
+            )
+        split_by = aliases[params["split"]]
     values = params.get("filter_values", ())
     if isinstance(values, str):
         values = tuple(v for v in values.split(",") if v)
     query = CohortQuery(
         grain=request.period,
         filters=request.filters,
-        split_by=str(params.get("split_by", NO_SPLIT)),
+        split_by=split_by,
         filter_by=str(params.get("filter_by", NO_SPLIT)),
         filter_values=tuple(values),
     )

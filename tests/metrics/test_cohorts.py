@@ -232,6 +232,12 @@ def test_table_is_registered_and_tidy(shop_store: Store) -> None:
     assert split.columns[0] == "segment"
     assert set(split["segment"]) == {"DE", "US"}
     assert not split.loc[split["segment"] == "US", "small_cohort"].any()  # Jan US: u2, u3
+    by_channel = build_table(
+        shop_store, "cohort-retention", TableRequest(params={"split": "channel"})
+    )
+    assert set(by_channel["segment"]) == {"email", "paid_search"}
+    with pytest.raises(ValueError, match="none or channel"):
+        build_table(shop_store, "cohort-retention", TableRequest(params={"split": "cohort"}))
 
 
 def test_bad_choices_name_the_allowed_values() -> None:
