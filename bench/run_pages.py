@@ -32,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from retention.filters import Filters  # noqa: E402
 from retention.metrics import trailing_periods  # noqa: E402
+from retention.metrics.churn import churn_table, survival_table  # noqa: E402
+from retention.metrics.cohorts import CohortQuery, cohort_cells  # noqa: E402
+from retention.metrics.conversion import aov_table, funnel  # noqa: E402
 from retention.metrics.kpis import kpi_series, revenue_new_vs_returning  # noqa: E402
 from retention.sample import SampleShop, build_sample_db, generate_sample  # noqa: E402
 from retention.store import Store  # noqa: E402
@@ -92,8 +95,98 @@ def pandas_revenue_split(shop: SampleShop) -> pd.DataFrame:
     )
 
 
-def check_same(name: str, ours: pd.DataFrame, peer: pd.DataFrame, keys: list[str]) -> None:
-    merged = ours.merge(peer, on=keys, suffixes=("_ours", "_peer"), how="outer")
+def counted_orders(shop: SampleShop) -> pd.DataFrame:
+    o = shop.orders
+    return o[o["status"].isin(["completed", "refunded"])]
+
+
+def pandas_cohorts_tutorial(shop: SampleShop) -> pd.DataFrame:
+    """The cohort matrix as the common tutorial writes it: periods as pandas Periods,
+    transform('min') for the cohort, nunique per cell."""
+    o = counted_orders(shop).dropna(subset=["customer_id"]).copy()
+    o["order_month"] = o["ordered_at"].dt.to_period("M")
+    o["cohort"] = o.groupby("customer_id")["order_month"].transform("min")
+    o["period_index"] = (o["order_month"] - o["cohort"]).apply(lambda d: d.n)
+    cells = o.groupby(["cohort", "period_index"])["customer_id"].nunique().reset_index()
+    cells["cohort"] = cells["cohort"].dt.to_timestamp()
+    return cells.rename(columns={"customer_id": "active_customers"})
+
+
+def pandas_cohorts_tuned(shop: SampleShop) -> pd.DataFrame:
+    """The same matrix, tuned: integer month codes, categorical ids, drop_duplicates + size."""
+    o = counted_orders(shop)
+    o = o[o["customer_id"].notna()]
+    ids = pd.Categorical(o["customer_id"]).codes
+    month = o["ordered_at"].dt.year.to_numpy() * 12 + o["ordered_at"].dt.month.to_numpy()
+    first = pd.Series(month).groupby(ids).transform("min").to_numpy()
+    cells = pd.DataFrame({"id": ids, "cohort": first, "k": month - first}).drop_duplicates()
+    out = cells.groupby(["cohort", "k"]).size().reset_index(name="active_customers")
+    out["cohort"] = pd.to_datetime(
+        {"year": (out["cohort"] - 1) // 12, "month": (out["cohort"] - 1) % 12 + 1, "day": 1}
+    )
+    return out.rename(columns={"k": "period_index"})
+
+
+def pandas_churn(
+    shop: SampleShop, inactivity_days: int, months: list[pd.Timestamp]
+) -> pd.DataFrame:
+    """Churn per month with sets of active customers, one pass per month."""
+    o = counted_orders(shop).dropna(subset=["customer_id"])
+    n = pd.Timedelta(days=inactivity_days)
+    rows = []
+    for start in months:
+        end = start + pd.offsets.MonthBegin(1)
+        at = o["ordered_at"]
+        a = set(o.loc[(at >= start - n) & (at < start), "customer_id"])
+        b = set(o.loc[(at >= end - n) & (at < end), "customer_id"])
+        rows.append({"period_start": start, "churn_rate": len(a - b) / len(a) if a else np.nan})
+    return pd.DataFrame(rows)
+
+
+def pandas_survival(shop: SampleShop) -> pd.DataFrame:
+    """Days from first to second order per customer (censored at the last day), then
+    Kaplan-Meier with statsmodels on one row per customer, as a notebook would."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    o = counted_orders(shop).dropna(subset=["customer_id"]).sort_values(["ordered_at", "order_id"])
+    day = o["ordered_at"].dt.normalize()
+    last = day.max()
+    g = day.groupby(o["customer_id"])
+    first = g.nth(0).set_axis(g.nth(0).index.map(o["customer_id"]))
+    second = g.nth(1).set_axis(g.nth(1).index.map(o["customer_id"]))
+    second = second.reindex(first.index)
+    event = second.notna()
+    duration = ((second.where(event, last)) - first).dt.days
+    fit = SurvfuncRight(duration.to_numpy(float), event.to_numpy(int))
+    return pd.DataFrame({"days": fit.surv_times.astype(int), "survival": fit.surv_prob})
+
+
+def pandas_funnel(shop: SampleShop) -> pd.DataFrame:
+    t = shop.traffic_daily
+    steps = ["sessions", "product_views", "add_to_carts", "checkouts"]
+    counts = [int(t[c].sum()) for c in steps] + [len(counted_orders(shop))]
+    return pd.DataFrame({"step": [*steps, "orders"], "count": counts})
+
+
+def pandas_aov(shop: SampleShop) -> pd.DataFrame:
+    o = counted_orders(shop)
+    month = o["ordered_at"].dt.to_period("M").dt.to_timestamp()
+    g = o.groupby(month)["revenue"]
+    return pd.DataFrame(
+        {
+            "period_start": g.sum().index,
+            "orders": g.size().to_numpy(),
+            "revenue": g.sum().to_numpy(),
+        }
+    )
+
+
+def check_same(
+    name: str, ours: pd.DataFrame, peer: pd.DataFrame, keys: list[str], how: str = "outer"
+) -> None:
+    merged = ours.merge(peer, on=keys, suffixes=("_ours", "_peer"), how=how)
+    if merged.empty:
+        raise SystemExit(f"{name}: nothing to compare")
     for col in [c[: -len("_ours")] for c in merged.columns if c.endswith("_ours")]:
         a = pd.to_numeric(merged[f"{col}_ours"], errors="coerce").to_numpy(float)
         b = pd.to_numeric(merged[f"{col}_peer"], errors="coerce").to_numpy(float)
@@ -134,11 +227,12 @@ def main() -> int:
         peer: Callable[[], pd.DataFrame],
         keys: list[str],
         peer_name: str = "pandas",
+        how: str = "outer",
     ) -> None:
         t0 = time.perf_counter()
         first = ours()
         cold = time.perf_counter() - t0
-        check_same(name, first, peer(), keys)
+        check_same(name, first, peer(), keys, how)
         timings.append(
             Timing(name, cold, timed(ours, args.repeat), timed(peer, args.repeat), peer_name)
         )
@@ -159,6 +253,61 @@ def main() -> int:
         ),
         lambda: pandas_revenue_split(shop),
         ["period_start", "customer_type"],
+    )
+
+    pair(
+        "Cohorts: monthly retention matrix",
+        lambda: (
+            cohort_cells(store, CohortQuery(grain="month"))
+            .assign(cohort=lambda d: pd.to_datetime(d["cohort"]))
+            .query("active_customers > 0")[["cohort", "period_index", "active_customers"]]
+        ),
+        lambda: pandas_cohorts_tutorial(shop),
+        ["cohort", "period_index"],
+        "pandas (tutorial)",
+    )
+    pair(
+        "Cohorts: monthly retention matrix",
+        lambda: (
+            cohort_cells(store, CohortQuery(grain="month"))
+            .assign(cohort=lambda d: pd.to_datetime(d["cohort"]))
+            .query("active_customers > 0")[["cohort", "period_index", "active_customers"]]
+        ),
+        lambda: pandas_cohorts_tuned(shop),
+        ["cohort", "period_index"],
+        "pandas (tuned)",
+    )
+    churn_ours = churn_table(store, INACTIVITY_DAYS, grain="month")
+    months = [pd.Timestamp(d) for d in churn_ours["period_start"]]
+    pair(
+        "Churn: churn rate per month",
+        lambda: churn_table(store, INACTIVITY_DAYS, grain="month").assign(
+            period_start=lambda d: pd.to_datetime(d["period_start"])
+        )[["period_start", "churn_rate"]],
+        lambda: pandas_churn(shop, INACTIVITY_DAYS, months),
+        ["period_start"],
+    )
+    pair(
+        "Churn: Kaplan-Meier time to second order",
+        lambda: survival_table(store)[["days", "survival"]].drop_duplicates("days", keep="last"),
+        lambda: pandas_survival(shop),
+        ["days"],
+        "pandas + statsmodels",
+        how="inner",  # statsmodels lists event times only; ours also censoring-only times
+    )
+    pair(
+        "Conversion: funnel",
+        lambda: funnel(store)[["step", "count"]],
+        lambda: pandas_funnel(shop),
+        ["step"],
+    )
+    pair(
+        "AOV: per month",
+        lambda: aov_table(store, filters, "month")[["period_start", "orders", "revenue"]].assign(
+            period_start=lambda d: pd.to_datetime(d["period_start"])
+        ),
+        lambda: pandas_aov(shop),
+        ["period_start"],
     )
 
     header = (
