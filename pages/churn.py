@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from retention.charts import churn as charts
-from retention.metrics import REGISTRY, churn, full_sql
+from retention.metrics import REGISTRY, churn
 from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS
 from ui.churn_view import (
     INACTIVITY_KEY,
@@ -22,7 +22,7 @@ from ui.churn_view import (
     logrank_sentence,
     threshold_sentence,
 )
-from ui.components import empty_state, kpi_row, show_sql
+from ui.components import empty_state, kpi_row, metric_definitions, show_sql
 from ui.context import page_context
 from ui.nav import data_page
 
@@ -163,10 +163,4 @@ else:
     )
 show_sql(churn.gap_histogram_sql(), label="SQL of the histogram")
 
-with st.expander("Definitions and SQL of the headline numbers"):
-    picked = st.selectbox(
-        "Metric", KPI_NAMES, format_func=lambda n: REGISTRY[n].label, key=SQL_METRIC_KEY
-    )
-    m = REGISTRY[picked]
-    st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
-    st.code(full_sql(m), language="sql")
+metric_definitions(KPI_NAMES, key=SQL_METRIC_KEY)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from retention.charts import cohorts as charts
-from retention.metrics import REGISTRY, full_sql
 from retention.metrics import cohorts as coh
 from ui import cache
 from ui.cohorts_view import (
@@ -29,7 +28,7 @@ from ui.cohorts_view import (
     kpi_tiles,
     wide_table,
 )
-from ui.components import empty_state, kpi_row, show_sql
+from ui.components import empty_state, kpi_row, metric_definitions, show_sql
 from ui.context import page_context
 from ui.nav import data_page
 
@@ -243,10 +242,4 @@ else:
     )
 
 show_sql(coh.COHORT_SQL, label="SQL of the cohort grid")
-with st.expander("Definitions and SQL of the headline numbers"):
-    picked = st.selectbox(
-        "Metric", coh.COHORT_KPIS, format_func=lambda n: REGISTRY[n].label, key=SQL_METRIC_KEY
-    )
-    m = REGISTRY[picked]
-    st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
-    st.code(full_sql(m), language="sql")
+metric_definitions(coh.COHORT_KPIS, key=SQL_METRIC_KEY)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from retention.charts import conversion as charts
-from retention.metrics import REGISTRY, full_sql
+from retention.metrics import REGISTRY
 from retention.metrics import conversion as conv
 from ui import cache
-from ui.components import empty_state, kpi_row, show_sql
+from ui.components import empty_state, kpi_row, metric_definitions, show_sql
 from ui.context import page_context
 from ui.conversion_view import (
     GRAIN_KEY,
@@ -239,13 +239,6 @@ if view == VIEWS[0]:
 else:
     aov_section()
 
-with st.expander("Definitions and SQL of the headline numbers"):
-    picked = st.selectbox(
-        "Metric",
-        (*KPI_NAMES, "add_to_cart_rate", "cart_to_checkout_rate", "guest_aov"),
-        format_func=lambda n: REGISTRY[n].label,
-        key=SQL_METRIC_KEY,
-    )
-    m = REGISTRY[picked]
-    st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
-    st.code(full_sql(m), language="sql")
+metric_definitions(
+    (*KPI_NAMES, "add_to_cart_rate", "cart_to_checkout_rate", "guest_aov"), key=SQL_METRIC_KEY
+)

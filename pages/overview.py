@@ -8,13 +8,13 @@ import streamlit as st
 
 from retention.charts.overview import revenue_split_figure
 from retention.filters import Filters
-from retention.metrics import REGISTRY, full_sql
+from retention.metrics import REGISTRY
 from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS, KPI_NAMES, revenue_split_sql
 from retention.schema import TABLES
 from ui import cache
 from ui import format as fmt
 from ui.churn_view import cached_default_threshold
-from ui.components import empty_state, kpi_row, show_sql
+from ui.components import empty_state, kpi_row, metric_definitions, show_sql
 from ui.context import page_context
 from ui.nav import data_page
 from ui.overview_view import (
@@ -142,16 +142,9 @@ st.caption(
     "have no customer."
 )
 
-with st.expander("Definitions and SQL of these numbers"):
-    picked = st.selectbox(
-        "Metric",
-        KPI_NAMES,
-        format_func=lambda n: REGISTRY[n].label,
-        key="overview.sql_metric",
-    )
-    m = REGISTRY[picked]
-    st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
-    st.code(full_sql(m), language="sql")
+metric_definitions(
+    KPI_NAMES, key="overview.sql_metric", label="Definitions and SQL of these numbers"
+)
 show_sql(revenue_split_sql(), label="SQL of the revenue split")
 
 st.subheader("What data is loaded", help="Row counts of the whole file, not filtered.")

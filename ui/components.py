@@ -86,3 +86,18 @@ REJECTED_COLUMNS = {
     "reason": st.column_config.TextColumn("Reason", width="large"),
     "raw": st.column_config.TextColumn("Row as read", width="large"),
 }
+
+
+def metric_definitions(
+    names: Sequence[str], *, key: str, label: str = "Definitions and SQL of the headline numbers"
+) -> None:
+    """An expander to pick one of ``names`` and read its definition, formula and full SQL."""
+    from retention.metrics import REGISTRY, full_sql
+
+    with st.expander(label):
+        picked = st.selectbox(
+            "Metric", list(names), format_func=lambda n: REGISTRY[n].label, key=key
+        )
+        m = REGISTRY[picked]
+        st.markdown(f"**{m.label}**: {m.definition}\n\nFormula: `{m.formula}`")
+        st.code(full_sql(m), language="sql")
