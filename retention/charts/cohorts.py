@@ -189,4 +189,35 @@ def curves_figure(
     fig.update_xaxes(title_text=f"{period_word}s since the first order", rangemode="tozero")
     title = f"{value_label} {currency}".strip() if unit == "money" else value_label
     fig.update_yaxes(title_text=title, tickformat=value_format(unit), rangemode="tozero")
+    _zoom_past_period_zero(fig, lines, value, unit, average)
     return fig
+
+
+def _zoom_past_period_zero(
+    fig: go.Figure, lines: pd.DataFrame, value: str, unit: str, average: pd.DataFrame | None
+) -> None:
+    """Retention is 100% in period 0 by definition; when later periods are far below, zoom the
+    y axis onto them (period 0 runs off the top) so differences between lines can be seen."""
+    if unit != "share":
+        return
+    later = [lines.loc[lines["period_index"] >= 1, value]]
+    if average is not None and not average.empty:
+        later.append(average.loc[average["period_index"] >= 1, value])
+    values = pd.concat(later).dropna()
+    if values.empty:
+        return
+    top = float(values.max())
+    if top >= 0.6:
+        return
+    fig.update_yaxes(range=[0, min(1.0, top * 1.2)])
+    fig.add_annotation(
+        text="Period 0 is 100% by definition (above the chart)",
+        xref="paper",
+        yref="paper",
+        x=0.01,
+        y=1.0,
+        showarrow=False,
+        font={"size": 11, "color": "#666666"},
+        xanchor="left",
+        yanchor="bottom",
+    )
