@@ -57,7 +57,7 @@ def filter_values_key(dimension: str) -> str:
 
 
 VIEWS: tuple[str, ...] = ("Heatmap", "Curves", "Table")
-PERIODS: dict[str, str] = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
+PERIODS: dict[str, str] = {"week": "Week", "month": "Month", "quarter": "Quarter"}
 PERIOD_WORDS: dict[str, str] = {"week": "Week", "month": "Month", "quarter": "Quarter"}
 _PREFIX = {"week": "W", "month": "M", "quarter": "Q"}
 

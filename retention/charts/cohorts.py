@@ -214,10 +214,10 @@ def _zoom_past_period_zero(
         text="Period 0 is 100% by definition (above the chart)",
         xref="paper",
         yref="paper",
-        x=0.01,
+        x=0.99,
         y=1.0,
         showarrow=False,
         font={"size": 11, "color": "#666666"},
-        xanchor="left",
+        xanchor="right",
         yanchor="bottom",
     )

@@ -43,7 +43,7 @@ def test_cohorts_page_heatmap_then_curves_by_channel(
 
     page.get_by_test_id("stButtonGroup").get_by_text("Heatmap", exact=True).click()
     wait_for_app(page)
-    page.get_by_test_id("stButtonGroup").get_by_text("Quarterly", exact=True).click()
+    page.get_by_test_id("stButtonGroup").get_by_text("Quarter", exact=True).click()
     wait_for_app(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Split by").click()
     page.get_by_role("option", name="None").click()
