@@ -24,7 +24,9 @@ __all__ = [
     "quote_ident",
 ]
 
-ColumnKind = Literal["id", "text", "timestamp", "date", "money", "count", "bool", "json", "int"]
+ColumnKind = Literal[
+    "id", "text", "timestamp", "date", "money", "count", "bool", "json", "int", "float"
+]
 
 ORDER_STATUSES: tuple[str, ...] = ("completed", "refunded", "cancelled")
 """Allowed values of ``orders.status``."""
@@ -42,6 +44,7 @@ _SQL_TYPES: dict[str, str] = {
     "int": "INTEGER",
     "bool": "BOOLEAN",
     "json": "VARCHAR",
+    "float": "DOUBLE",
 }
 
 
@@ -376,6 +379,62 @@ META = Table(
     ),
 )
 
+MODEL_RUNS = Table(
+    name="model_runs",
+    label="Model runs",
+    description="One row per model fit: settings, parameters, diagnostics (JSON).",
+    kind="state",
+    key=("run_id",),
+    columns=(
+        Column("run_id", "int", "Run number.", nullable=False),
+        Column("created_at", "timestamp", "When the fit finished (UTC).", nullable=False),
+        Column(
+            "purpose",
+            "text",
+            "scores: predictions for every customer; holdout: a check against later orders.",
+            nullable=False,
+            allowed=("scores", "holdout"),
+        ),
+        Column("last_import_id", "int", "Latest import when the run started (0: none)."),
+        Column("calibration_end", "date", "Orders up to this day (inclusive) were fitted."),
+        Column("holdout_end", "date", "Last day of the holdout period (holdout runs)."),
+        Column("settings", "json", "Unit, horizon, margin, discount rate, interval (JSON)."),
+        Column("bgnbd", "json", "BG/NBD parameters, covariance and fit diagnostics (JSON)."),
+        Column("gamma_gamma", "json", "Gamma-Gamma parameters and diagnostics (JSON)."),
+        Column("churn_risk", "json", "Churn-risk classifier metrics and drivers (JSON)."),
+        Column("summary", "json", "Totals with intervals and per-group figures (JSON)."),
+        Column("warnings", "json", "Plain-language warnings about the fit (JSON list)."),
+        Column("seconds", "float", "Wall time of the run."),
+    ),
+)
+
+CUSTOMER_SCORES = Table(
+    name="customer_scores",
+    label="Customer scores",
+    description="Per-customer predictions of a model run (P(alive), CLTV with interval, risk).",
+    kind="state",
+    key=("run_id", "customer_id"),
+    columns=(
+        Column("run_id", "int", "Model run.", nullable=False),
+        Column("customer_id", "id", "Customer identifier.", nullable=False),
+        Column("frequency", "count", "Repeat purchase days in the calibration period (x)."),
+        Column("recency", "float", "First to last purchase, in the run's time unit (t_x)."),
+        Column("T", "float", "First purchase to calibration end, in the run's time unit."),
+        Column("monetary_value", "float", "Mean value of the repeat purchase days."),
+        Column("p_alive", "float", "Probability the customer is still active (BG/NBD)."),
+        Column("expected_orders", "float", "Expected orders over the horizon."),
+        Column("expected_orders_low", "float", "Lower end of the interval."),
+        Column("expected_orders_high", "float", "Upper end of the interval."),
+        Column("expected_spend", "float", "Expected value per order (Gamma-Gamma)."),
+        Column("expected_spend_low", "float", "Lower end of the interval."),
+        Column("expected_spend_high", "float", "Upper end of the interval."),
+        Column("predicted_cltv", "float", "Discounted margin over the horizon."),
+        Column("predicted_cltv_low", "float", "Lower end of the interval."),
+        Column("predicted_cltv_high", "float", "Upper end of the interval."),
+        Column("churn_risk", "float", "Probability of no order in the churn horizon."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -390,6 +449,8 @@ TABLES: dict[str, Table] = {
         IMPORTS,
         REJECTED_ROWS,
         META,
+        MODEL_RUNS,
+        CUSTOMER_SCORES,
     )
 }
 CANONICAL_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "canonical")
@@ -435,6 +496,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "order_facts and spend_daily",
         (TABLES["order_facts"].ddl(), TABLES["spend_daily"].ddl(), REFRESH_DERIVED),
+    ),
+    Migration(
+        3,
+        "model_runs and customer_scores",
+        (TABLES["model_runs"].ddl(), TABLES["customer_scores"].ddl()),
     ),
 )
 SCHEMA_VERSION: int = MIGRATIONS[-1].version
