@@ -3,6 +3,8 @@
     python -m retention sample [--db PATH] [--customers N] [--seed S]
     python -m retention import FILE [--db PATH] [--table T] [--map SRC=DST ...] [--delimiter D]
                                [--decimal C] [--encoding E] [--date-format F]
+    python -m retention fit [--db PATH] [--calibration-end DATE] [--horizon-days N]
+                            [--unit day|week] [--margin M] [--discount-rate R] [--check]
     python -m retention tables [--db PATH]
     python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
                               [--end DATE] [--channel C ...] [--country C ...]
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p_sample)
     p_sample.add_argument("--customers", type=int, default=None, help="number of customers")
     p_sample.add_argument("--seed", type=int, default=None, help="random seed")
+    p_sample.add_argument(
+        "--no-fit", action="store_true", help="do not fit the models after building"
+    )
 
     p_import = sub.add_parser("import", help="import a CSV, Parquet or Excel file")
     add_db(p_import)
@@ -73,6 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--encoding", default=None, help="text encoding, e.g. utf-8, cp1251")
     p_import.add_argument(
         "--date-format", default=None, help="strftime format of dates, e.g. %%d.%%m.%%Y"
+    )
+
+    p_import.add_argument(
+        "--no-fit",
+        action="store_true",
+        help="do not refit the models after the import (run `fit` later)",
+    )
+
+    p_fit = sub.add_parser(
+        "fit", help="fit the purchase, spend and churn-risk models and store customer scores"
+    )
+    add_db(p_fit)
+    p_fit.add_argument(
+        "--calibration-end",
+        type=_date,
+        default=None,
+        help="fit on orders up to this day, YYYY-MM-DD (default: all orders)",
+    )
+    p_fit.add_argument(
+        "--horizon-days", type=int, default=None, help="prediction horizon (default: 365)"
+    )
+    p_fit.add_argument("--unit", choices=["day", "week"], default=None, help="model time unit")
+    p_fit.add_argument(
+        "--margin", type=float, default=None, help="gross margin share, e.g. 0.4 (default: 1)"
+    )
+    p_fit.add_argument(
+        "--discount-rate", type=float, default=None, help="annual discount rate (default: 0.10)"
+    )
+    p_fit.add_argument(
+        "--check",
+        action="store_true",
+        help="instead: the holdout check (fit up to --calibration-end, default 3/4 of the "
+        "history, and compare with the orders after it)",
     )
 
     p_tables = sub.add_parser("tables", help="list the tables and their row counts")
@@ -117,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sample(db, args)
         if args.command == "import":
             return _import(db, args)
+        if args.command == "fit":
+            return _fit(db, args)
         if args.command == "tables":
             return _tables(db)
         if args.command == "table":
@@ -140,6 +180,14 @@ def _sample(db: Path, args: argparse.Namespace) -> int:
         print("error: --customers must be at least 1", file=sys.stderr)
         return 2
     build_sample_db(db, customers, seed, progress=_progress)
+    if not args.no_fit:
+        from retention.models.runs import refresh_models
+        from retention.store import Store
+
+        with Store(db) as store:
+            for message in refresh_models(store, progress=_progress):
+                print(f"models: {message}", file=sys.stderr)
+            store.checkpoint()
     return _tables(db)
 
 
@@ -212,6 +260,78 @@ def _import(db: Path, args: argparse.Namespace) -> int:
     print(f"rows rejected: {len(prepared.rejected)}")
     print(report.summary())
     _print_rejected(prepared.rejected)
+    if not args.no_fit and report.already_imported_as is None:
+        from retention.models.runs import refresh_models
+
+        with Store(db) as store:
+            for message in refresh_models(store, progress=_progress):
+                print(f"models: {message}", file=sys.stderr)
+    return 0
+
+
+def _fit(db: Path, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from retention.models.runs import NoOrdersError, fit_scores, run_holdout
+    from retention.models.settings import load_settings
+    from retention.store import Store, StoreError
+
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    overrides = {
+        k: v
+        for k, v in {
+            "horizon_days": args.horizon_days,
+            "unit": args.unit,
+            "margin": args.margin,
+            "annual_discount_rate": args.discount_rate,
+        }.items()
+        if v is not None
+    }
+    try:
+        with Store(db) as store:
+            settings = replace(load_settings(store), **overrides)
+            if args.check:
+                run = run_holdout(
+                    store,
+                    calibration_end=args.calibration_end,
+                    settings=settings,
+                    progress=_progress,
+                )
+            else:
+                run = fit_scores(
+                    store,
+                    calibration_end=args.calibration_end,
+                    settings=settings,
+                    progress=_progress,
+                )
+            store.checkpoint()
+    except (NoOrdersError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"model run {run.run_id} ({run.purpose}), orders up to {run.calibration_end}")
+    bg = run.bgnbd
+    unit = bg.get("unit", settings.unit)
+    params = ", ".join(f"{k} = {v:.4g}" for k, v in bg["params"].items())
+    print(f"BG/NBD ({unit}s): {params}; log-likelihood {bg['log_likelihood']:.2f}")
+    if run.gamma_gamma:
+        gg = run.gamma_gamma
+        params = ", ".join(f"{k} = {v:.4g}" for k, v in gg["params"].items())
+        print(f"Gamma-Gamma: {params}; log-likelihood {gg['log_likelihood']:.2f}")
+    if run.churn_risk:
+        metrics = run.churn_risk.get("metrics", {})
+        auc = metrics.get("auc_model")
+        if auc is not None:
+            print(f"churn risk: ROC AUC {auc:.3f} on the later time split")
+    for sentence in run.summary.get("verdict", []):
+        print(sentence)
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{run.seconds:.1f} s")
     return 0
 
 
@@ -285,9 +405,14 @@ def _table(db: Path, args: argparse.Namespace) -> int:
         if v is not None
     }
     request = TableRequest(period=args.period, filters=filters, params=params)
+    from retention.metrics.value import NoModelRunError
+
     try:
         with Store(db, read_only=True) as store:
             frame = build_table(store, args.name, request)
+    except NoModelRunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 ColumnKind = Literal[
-    "id", "text", "timestamp", "date", "money", "count", "bool", "json", "int", "float"
+    "id", "text", "timestamp", "date", "money", "count", "bool", "json", "int", "float", "floats"
 ]
 
 ORDER_STATUSES: tuple[str, ...] = ("completed", "refunded", "cancelled")
@@ -45,6 +45,7 @@ _SQL_TYPES: dict[str, str] = {
     "bool": "BOOLEAN",
     "json": "VARCHAR",
     "float": "DOUBLE",
+    "floats": "DOUBLE[]",
 }
 
 
@@ -435,6 +436,31 @@ CUSTOMER_SCORES = Table(
     ),
 )
 
+SCORE_CELLS = Table(
+    name="score_cells",
+    label="Score cells",
+    description=(
+        "A model run's predictions summed per cohort month, channel and country, per parameter "
+        "draw, so that any filtered total gets an exact interval."
+    ),
+    kind="state",
+    key=("run_id", "cohort_month", "first_channel", "country"),
+    columns=(
+        Column("run_id", "int", "Model run.", nullable=False),
+        Column("cohort_month", "date", "First day of the first order's month.", nullable=False),
+        Column(
+            "first_channel", "text", "Acquisition channel ('(unknown)' if none).", nullable=False
+        ),
+        Column("country", "text", "Country ('(unknown)' if none).", nullable=False),
+        Column("customers", "count", "Customers in the cell."),
+        Column("historical_revenue", "float", "Their revenue to date."),
+        Column("expected_orders", "float", "Sum of expected orders (at the estimate)."),
+        Column("predicted_cltv", "float", "Sum of predicted CLTV (at the estimate)."),
+        Column("expected_orders_draws", "floats", "Sum of expected orders per parameter draw."),
+        Column("predicted_cltv_draws", "floats", "Sum of predicted CLTV per parameter draw."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -451,6 +477,7 @@ TABLES: dict[str, Table] = {
         META,
         MODEL_RUNS,
         CUSTOMER_SCORES,
+        SCORE_CELLS,
     )
 }
 CANONICAL_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "canonical")
@@ -499,8 +526,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
-        "model_runs and customer_scores",
-        (TABLES["model_runs"].ddl(), TABLES["customer_scores"].ddl()),
+        "model_runs, customer_scores and score_cells",
+        (
+            TABLES["model_runs"].ddl(),
+            TABLES["customer_scores"].ddl(),
+            TABLES["score_cells"].ddl(),
+        ),
     ),
 )
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

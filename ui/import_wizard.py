@@ -46,6 +46,9 @@ def _show_report() -> None:
         else:
             more = " Rejected rows are in **History**." if report.rows_rejected else ""
             st.success(report.summary() + more, icon=":material/check_circle:")
+            messages = st.session_state.get(state.DATA_LAST_MODEL_MESSAGES) or []
+            if messages:
+                st.caption("Models: " + "; ".join(messages) + ".")
 
 
 def _use_date_format(label: str) -> None:
@@ -233,6 +236,10 @@ def import_view(ctx: PageContext) -> None:
             st.error(f"{exc} Nothing was changed.", icon=":material/error:")
             return
         bar.empty()
+        if report.already_imported_as is None:
+            from ui.models_view import refresh_after_import
+
+            st.session_state[state.DATA_LAST_MODEL_MESSAGES] = refresh_after_import(ctx.store)
         st.session_state[state.DATA_LAST_REPORT] = report
         st.session_state[state.DATA_UPLOAD_GENERATION] = generation + 1  # empties the uploader
         st.rerun()

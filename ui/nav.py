@@ -31,5 +31,7 @@ def all_pages() -> list[st.Page]:
         _page("cohorts.py", "Cohorts", ":material/grid_on:"),
         _page("churn.py", "Churn", ":material/trending_down:"),
         _page("conversion.py", "Conversion & AOV", ":material/filter_alt:"),
+        _page("value.py", "Customer value", ":material/savings:"),
+        _page("model_quality.py", "Model quality", ":material/fact_check:"),
     ]
     return [overview_page(), *[p for p in analysis if p is not None], data_page()]

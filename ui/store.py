@@ -38,6 +38,11 @@ def ensure_database() -> Store:
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=f"Building the sample shop: {message}")
 
-        build_sample_db(path, progress=progress)
+        build_sample_db(path, progress=lambda f, m: progress(0.6 * f, m))
+        from retention.models.runs import refresh_models
+
+        with Store(path) as store:
+            refresh_models(store, progress=lambda f, m: progress(0.6 + 0.4 * f, m))
+            store.checkpoint()
         bar.empty()
     return get_store(str(path))

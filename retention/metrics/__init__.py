@@ -8,6 +8,7 @@ from retention.metrics import (  # noqa: F401  (importing registers metrics and 
     cohorts,
     conversion,
     kpis,
+    value,
 )
 from retention.metrics.periods import Grain, Period, calendar_periods, trailing_periods
 from retention.metrics.registry import REGISTRY, Metric, compute, full_sql, metric

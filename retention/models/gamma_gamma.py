@@ -37,6 +37,7 @@ from scipy import special
 from retention.models.bgnbd import CHUNK_ROWS, _minimise
 
 __all__ = [
+    "fittable_spend",
     "GammaGammaFit",
     "GammaGammaParams",
     "expected_spend",
@@ -210,3 +211,23 @@ def expected_spend(params: GammaGammaParams, x: ArrayLike, mean_spend: ArrayLike
     xs = np.asarray(x, dtype="float64")
     zbar = np.where(xs > 0, np.asarray(mean_spend, dtype="float64"), 0.0)
     return (p * gamma + p * xs * zbar) / (p * xs + q - 1.0)
+
+
+def fittable_spend(
+    frequency: ArrayLike, monetary_value: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Inputs for the fit when some repeat buyers have z̄ ≤ 0 (every repeat order refunded).
+
+    Returns (x for the fit, z̄ clipped at 0, how many were left out): those customers get
+    x = 0 for the fit only, so they carry no weight in it, and are counted so the caller can
+    say so. Predictions use the clipped z̄ with the real x, which pulls their expected spend
+    towards 0 (see ``expected_spend``).
+    """
+    x = np.asarray(frequency, dtype="float64").ravel()
+    spend = np.asarray(monetary_value, dtype="float64").ravel()
+    left_out = (x > 0) & ~(spend > 0)
+    return (
+        np.where(left_out, 0.0, x),
+        np.maximum(np.nan_to_num(spend, nan=0.0), 0.0),
+        int(left_out.sum()),
+    )

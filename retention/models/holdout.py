@@ -31,7 +31,12 @@ from retention.models.bgnbd import (
     expected_purchases_unconditional,
     fit_bgnbd,
 )
-from retention.models.gamma_gamma import GammaGammaFit, expected_spend, fit_gamma_gamma
+from retention.models.gamma_gamma import (
+    GammaGammaFit,
+    expected_spend,
+    fit_gamma_gamma,
+    fittable_spend,
+)
 from retention.models.rfm_sql import Queryable, rfm_summary, transactions_after
 from retention.models.rfm_summary import UNITS
 
@@ -41,6 +46,7 @@ __all__ = [
     "check_holdout",
     "default_calibration_end",
     "holdout_verdict",
+    "refunded_sentence",
 ]
 
 FREQUENCY_BUCKETS = 7
@@ -192,8 +198,11 @@ def check_holdout(
             "longer history fix this."
         )
     gg: GammaGammaFit | None = None
-    if (x > 0).sum() >= 2:
-        gg = fit_gamma_gamma(x, summary["monetary_value"])
+    x_fit, spend, left_out = fittable_spend(x, summary["monetary_value"])
+    if left_out:
+        warnings.append(refunded_sentence(left_out))
+    if (x_fit > 0).sum() >= 2:
+        gg = fit_gamma_gamma(x_fit, spend)
         if not gg.converged:
             warnings.append(f"The spend model did not converge ({gg.message}).")
         if gg.params.q <= 1:
@@ -215,8 +224,8 @@ def check_holdout(
     }
     totals["purchases_error_pct"] = _pct(totals["predicted_purchases"], totals["actual_purchases"])
     if gg is not None:
-        spend = expected_spend(gg.params, x, summary["monetary_value"].to_numpy())
-        totals["predicted_revenue"] = float(predicted @ spend)
+        per_order = expected_spend(gg.params, x, spend)
+        totals["predicted_revenue"] = float(predicted @ per_order)
         totals["revenue_error_pct"] = _pct(totals["predicted_revenue"], totals["actual_revenue"])
 
     n = len(summary)
@@ -259,6 +268,15 @@ def check_holdout(
         tracking=_tracking(db, fit, calibration_end, holdout_end, unit),
         totals=totals,
         warnings=warnings,
+    )
+
+
+def refunded_sentence(left_out: int) -> str:
+    """The warning for repeat buyers whose repeat orders were all refunded."""
+    return (
+        f"{left_out:,} customers whose repeat orders were all refunded were left out of the "
+        "spend model's fit (it needs spend above 0); their expected value per order is pulled "
+        "towards 0."
     )
 
 
