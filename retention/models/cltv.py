@@ -389,9 +389,39 @@ def _pair_values(
         # hypergeometric factor ≤ 0, where the plain form 1 − e^power · hyper is exact enough.
         with np.errstate(invalid="ignore", divide="ignore"):
             precise = -np.expm1(power + np.log(hyper))
-        alive = scale * np.where(hyper > 0, precise, 1.0 - np.exp(power) * hyper)
+        with np.errstate(invalid="ignore", over="ignore"):
+            alive = scale * np.where(hyper > 0, precise, 1.0 - np.exp(power) * hyper)
+        bad = ~np.isfinite(alive)
+        if bad.any():
+            alive = _original_form(alive, bad, r, alpha, a, b, xs, ts, t)
         discounted += weight * alive
     return alive, discounted
+
+
+def _original_form(
+    alive: Array,
+    bad: NDArray[np.bool_],
+    r: Array,
+    alpha: Array,
+    a: Array,
+    b: Array,
+    xs: Array,
+    ts: Array,
+    t: float,
+) -> Array:
+    """E[Y(t) | alive, x, T] by eq. 10 as published, where the Euler-transformed form is not
+    finite (extreme draws such as a, b → ∞, the constant-dropout limit, make its
+    hypergeometric factor overflow while the published form stays finite)."""
+    shape = alive.shape
+    r_, al_, a_, b_, x_, t_ = (np.broadcast_to(v, shape)[bad] for v in (r, alpha, a, b, xs, ts))
+    end = al_ + t_ + t
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        hyper = special.hyp2f1(r_ + x_, b_ + x_, a_ + b_ + x_ - 1.0, t / end)
+        log_term = (r_ + x_) * (np.log(al_ + t_) - np.log(end)) + np.log(hyper)
+        value = (a_ + b_ + x_ - 1.0) / (a_ - 1.0) * -np.expm1(log_term)
+    out = alive.copy()
+    out[bad] = value
+    return out
 
 
 def _row_p_alive(bg: Array, x: Array, t_x: Array, big_t: Array) -> Array:

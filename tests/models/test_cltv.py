@@ -571,3 +571,18 @@ def test_zero_mean_spend_shrinks_towards_zero() -> None:
     out = predict_customers(bg_fit, gg_fit, [2], [1.0], [2.0], [0.0], CltvSettings(draws=2))
     expected = p * gamma / (p * 2 + q - 1)
     assert out.customers["expected_spend"].iloc[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_constant_dropout_limit_stays_finite() -> None:
+    # With very few customers the fit can run to a, b → ∞ with a/(a+b) fixed (a constant
+    # dropout probability): the Euler-transformed form overflows there, the published eq. 10
+    # does not, and the predictions must still equal it.
+    extreme = BgNbdParams(r=0.204, alpha=2.498, a=703_778.9, b=20_067_212.0)
+    bg_fit, gg_fit = hand_fits(bg=extreme)
+    x, t_x, big_t = [0, 2, 20], [0.0, 45.0, 137.29], [153.0, 150.29, 137.43]
+    out = predict_customers(
+        bg_fit, gg_fit, x, t_x, big_t, [0.0, 30.0, 36.7], CltvSettings(draws=2, unit="week")
+    )
+    expected = expected_purchases(extreme, 365 / 7, x, t_x, big_t)
+    np.testing.assert_allclose(out.customers["expected_orders"], expected, rtol=1e-9)
+    assert np.isfinite(out.customers["predicted_cltv"]).all()
