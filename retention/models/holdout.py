@@ -56,6 +56,8 @@ MIN_CUSTOMERS = 500
 MIN_REPEAT_CUSTOMERS = 100
 MIN_CALIBRATION_DAYS = 180
 MIN_HOLDOUT_DAYS = 56
+MIN_GROUP_CUSTOMERS = 30
+"""Frequency groups smaller than this are too noisy to name in the verdict."""
 
 
 @dataclass(frozen=True)
@@ -313,21 +315,29 @@ def holdout_verdict(check: HoldoutCheck) -> list[str]:
             f"{'above' if rev > 0 else 'below'} the actual."
         )
     table = check.by_frequency
-    big = table[table["customers"] >= 30].copy()
-    if not big.empty:
-        big["error"] = np.where(
-            big["actual"] > 0, 100 * (big["predicted"] - big["actual"]) / big["actual"], np.nan
+    big = table[table["customers"] >= MIN_GROUP_CUSTOMERS].copy()
+    big["error"] = np.where(
+        big["actual"] > 0, 100 * (big["predicted"] - big["actual"]) / big["actual"], np.nan
+    )
+    big = big.dropna(subset=["error"])
+    one_order = big[big["bucket"] == 0]
+    if not one_order.empty:
+        row = one_order.iloc[0]
+        sentences.append(
+            f"Customers with one order in the calibration period are "
+            f"{_direction(row['error'])} by {abs(row['error']):.0f}% "
+            f"({row['predicted']:.2f} predicted vs {row['actual']:.2f} actual purchases each, "
+            f"{int(row['customers']):,} customers)."
         )
-        big = big.dropna(subset=["error"])
-        if not big.empty:
-            worst = big.loc[big["error"].abs().idxmax()]
-            bucket = int(worst["bucket"])
-            orders = f"{bucket + 1}+" if bucket == FREQUENCY_BUCKETS else str(bucket + 1)
-            who = "customers with one order" if orders == "1" else f"customers with {orders} orders"
-            sentences.append(
-                f"The group furthest off: {who} in the calibration period are "
-                f"{_direction(worst['error'])} by {abs(worst['error']):.0f}% "
-                f"({worst['predicted']:.2f} predicted vs {worst['actual']:.2f} actual purchases "
-                "each)."
-            )
+    repeaters = big[big["bucket"] > 0]
+    if not repeaters.empty:
+        worst = repeaters.loc[repeaters["error"].abs().idxmax()]
+        bucket = int(worst["bucket"])
+        orders = f"{bucket + 1}+" if bucket == FREQUENCY_BUCKETS else str(bucket + 1)
+        sentences.append(
+            f"Among repeat customers the group furthest off is those with {orders} orders: "
+            f"{_direction(worst['error'])} by {abs(worst['error']):.0f}% "
+            f"({worst['predicted']:.2f} predicted vs {worst['actual']:.2f} actual, "
+            f"{int(worst['customers']):,} customers)."
+        )
     return sentences
