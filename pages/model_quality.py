@@ -20,6 +20,15 @@ from ui.nav import data_page
 
 CALIBRATION_KEY = "quality.calibration_end"
 RUN_KEY = "quality.run"
+PARAMETER_MEANINGS = {
+    "r": "Purchase rates across customers: Gamma shape (mean rate r / alpha)",
+    "alpha": "Purchase rates across customers: Gamma rate, per model time unit",
+    "a": "Chance to drop out after a purchase: Beta a (mean a / (a + b))",
+    "b": "Chance to drop out after a purchase: Beta b",
+    "p": "Spend of one order around the customer's mean: Gamma shape",
+    "q": "Mean spend across customers: Gamma shape (shop mean p · gamma / (q − 1))",
+    "gamma": "Mean spend across customers: Gamma scale",
+}
 
 ctx = page_context()
 st.title("Model quality")
@@ -27,7 +36,8 @@ st.caption(
     "Can you trust the predictions? The models are fitted on the orders up to a calibration "
     "end and asked to predict the days after it, which they did not see; here their "
     "predictions meet what customers actually did. Purchases are purchase days: several "
-    "orders of one customer on one day count once, as in the model."
+    "orders of one customer on one day count once, as in the model. The check covers every "
+    "customer: the sidebar filters do not apply on this page."
 )
 
 try:
@@ -67,19 +77,27 @@ if not runs:
     st.stop()
 
 by_id = {r.run_id: r for r in runs}
-chosen = st.session_state.get(RUN_KEY)
-if chosen not in by_id:
-    chosen = runs[0].run_id
+if st.session_state.get(RUN_KEY) not in by_id:
+    st.session_state[RUN_KEY] = runs[0].run_id
+
+
+def show_chosen_end() -> None:
+    """The form's date follows the check chosen, so the two never disagree on screen."""
+    st.session_state[CALIBRATION_KEY] = by_id[st.session_state[RUN_KEY]].calibration_end
+
+
 if len(runs) > 1:
-    chosen = st.selectbox(
+    st.selectbox(
         "Check to show",
         list(by_id),
-        index=list(by_id).index(chosen),
+        key=RUN_KEY,
+        on_change=show_chosen_end,
         format_func=lambda i: (
             f"Calibration end {by_id[i].calibration_end:%d %b %Y} "
             f"(run {i}, {by_id[i].created_at:%d %b %Y %H:%M} UTC)"
         ),
     )
+chosen = st.session_state[RUN_KEY]
 run = by_id[chosen]
 summary = run.summary
 totals = summary.get("totals", {})
@@ -96,7 +114,7 @@ revenue_error = totals.get("revenue_error_pct")
 kpi_row(
     [
         Kpi(
-            "Predicted purchases in the holdout",
+            "Predicted purchases",
             fmt.count(round(totals.get("predicted_purchases", 0))),
             "Sum over the customers known at the calibration end of the expected purchases "
             "in the holdout, E[Y(t) | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).",
@@ -104,7 +122,7 @@ kpi_row(
         Kpi(
             "Actual purchases",
             fmt.count(round(totals.get("actual_purchases", 0))),
-            "Purchase days of the same customers after the calibration end.",
+            "Purchase days of the same customers in the holdout, after the calibration end.",
         ),
         Kpi(
             "Error in total purchases",
@@ -120,9 +138,10 @@ kpi_row(
         ),
     ]
 )
+first = pd.Timestamp(summary["first_day"]) if summary.get("first_day") else None
 st.caption(
-    f"Calibration: {summary.get('first_day')} to {run.calibration_end}; holdout: the "
-    f"{int(totals.get('holdout_days', 0))} days to {run.holdout_end}; "
+    f"Calibration: {first:%d %b %Y} to {run.calibration_end:%d %b %Y}; holdout: the "
+    f"{int(totals.get('holdout_days', 0))} days to {run.holdout_end:%d %b %Y}; "
     f"{summary.get('customers', 0):,} customers known at the calibration end."
 )
 
@@ -188,9 +207,13 @@ else:
     kpi_row(
         [
             Kpi("ROC AUC, churn model", auc("auc_model"), SCORERS["gradient_boosting"]),
-            Kpi("ROC AUC, days since last order", auc("auc_recency"), SCORERS["recency"]),
             Kpi(
-                "ROC AUC, BG/NBD no order in N days",
+                "ROC AUC, recency",
+                auc("auc_recency"),
+                SCORERS["recency"] + ": the baseline every score should beat.",
+            ),
+            Kpi(
+                "ROC AUC, BG/NBD no order",
                 auc("auc_bgnbd_no_order"),
                 SCORERS["bgnbd_no_order"] + ": 1 − P(alive) · (1 − ((α+T)/(α+T+N))^(r+x)), "
                 "the purchase model's own probability of the label.",
@@ -202,13 +225,15 @@ else:
                 "baseline ranks them as safest; it answers a different question (has the "
                 "customer left for good?) than the label.",
             ),
-            Kpi(
-                "Churned in the test window",
-                fmt.share(m.get("base_rate")),
-                f"Share of the {m.get('n_test', 0):,} test customers with no order in the "
-                f"{m.get('horizon_days')} days after {m.get('test_cutoff')}.",
-            ),
         ]
+    )
+    cutoff = m.get("test_cutoff")
+    cutoff_text = f"{pd.Timestamp(cutoff):%d %b %Y}" if cutoff else "the test cutoff"
+    st.caption(
+        f"Tested on {m.get('n_test', 0):,} customers as of {cutoff_text}: "
+        f"{fmt.share(m.get('base_rate'))} of them placed no order in the "
+        f"{m.get('horizon_days')} days after it (the churn label). ROC AUC 0.5 is guessing, "
+        "1.0 a perfect ranking."
     )
     left, right = st.columns(2)
     calibration = pd.DataFrame(churn.get("calibration", []))
@@ -223,8 +248,10 @@ else:
             )
             st.caption(
                 "A well-calibrated score lies on the diagonal: of the customers given 30%, "
-                "30% churn. 1 − P(alive) is not the same quantity as no order in N days, so "
-                "it sits below the line; the BG/NBD probability of no order in the horizon is."
+                "30% churn. 1 − P(alive) is not the same quantity as no order in N days: "
+                "customers who are still alive may not order either, so its points lie above "
+                "the line (more churn than it says). The BG/NBD probability of no order in "
+                "the horizon is that quantity, and should follow the line."
             )
     drivers = pd.DataFrame(churn.get("drivers", []))
     with right:
@@ -243,8 +270,24 @@ for model, record in (("BG/NBD (purchases)", run.bgnbd), ("Gamma-Gamma (spend)",
     if not record:
         continue
     for name, value in record.get("params", {}).items():
-        rows.append({"model": model, "parameter": name, "estimate": value})
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+        rows.append(
+            {
+                "model": model,
+                "parameter": name,
+                "meaning": PARAMETER_MEANINGS.get(name, ""),
+                "estimate": value,
+            }
+        )
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    column_config={
+        "model": st.column_config.TextColumn("Model"),
+        "parameter": st.column_config.TextColumn("Parameter"),
+        "meaning": st.column_config.TextColumn("What it describes", width="large"),
+        "estimate": st.column_config.NumberColumn("Estimate", format="%.4g"),
+    },
+)
 st.caption(
     f"BG/NBD log-likelihood {run.bgnbd.get('log_likelihood', float('nan')):,.1f} on "
     f"{int(run.bgnbd.get('customers', 0)):,} customers; alpha is per {run.settings.unit}. "

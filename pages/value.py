@@ -89,8 +89,16 @@ def money(value: float | None) -> str:
     return fmt.money(value, currency)
 
 
-def between(low: float | None, high: float | None) -> str:
-    return f"{interval:.0%} interval {money(low)} to {money(high)}"
+def span(low: float | None, high: float | None) -> str:
+    return f"{money(low)} to {money(high)}"
+
+
+def interval_text(low: pd.Series, high: pd.Series, digits: int) -> list[str]:
+    """'low – high' per row, for a table column next to the point estimate."""
+    return [
+        "–" if pd.isna(lo) or pd.isna(hi) else f"{lo:,.{digits}f} – {hi:,.{digits}f}"
+        for lo, hi in zip(low, high, strict=True)
+    ]
 
 
 n = totals["customers"]
@@ -108,28 +116,27 @@ kpi_row(
             "Revenue to date (counted orders, net of refunds) / customers.",
         ),
         Kpi(
-            f"Predicted CLTV per customer, next {s.horizon_days} days",
+            "Predicted CLTV per customer",
             money(totals["predicted_cltv"] / n),
-            "Σ over the months of the horizon of expected orders (BG/NBD) × expected value per "
-            "order (Gamma-Gamma) × margin, discounted monthly; / customers.",
-            delta=between(totals["predicted_cltv_low"] / n, totals["predicted_cltv_high"] / n),
-            delta_color="off",
+            f"Over the next {s.horizon_days} days: Σ over the months of the horizon of "
+            "expected orders (BG/NBD) × expected value per order (Gamma-Gamma) × margin, "
+            "discounted monthly; / customers.",
         ),
         Kpi(
-            f"Predicted CLTV, all customers, next {s.horizon_days} days",
+            "Predicted CLTV, total",
             money(totals["predicted_cltv"]),
-            "The sum of every customer's predicted CLTV. The interval reflects uncertainty in "
-            "the fitted parameters (draws from their asymptotic normal distribution), not the "
-            "randomness of single customers.",
-            delta=between(totals["predicted_cltv_low"], totals["predicted_cltv_high"]),
-            delta_color="off",
+            f"The sum of every customer's predicted CLTV over the next {s.horizon_days} days. "
+            "The interval reflects uncertainty in the fitted parameters (draws from their "
+            "asymptotic normal distribution), not the randomness of single customers.",
         ),
     ]
 )
 st.caption(
-    f"Expected orders in the next {s.horizon_days} days: {totals['expected_orders']:,.0f} "
-    f"({interval:.0%} interval {totals['expected_orders_low']:,.0f} to "
-    f"{totals['expected_orders_high']:,.0f})."
+    f"Predicted over the next {s.horizon_days} days, with {interval:.0%} intervals: "
+    f"{span(totals['predicted_cltv_low'] / n, totals['predicted_cltv_high'] / n)} per "
+    f"customer, {span(totals['predicted_cltv_low'], totals['predicted_cltv_high'])} for all "
+    f"customers. Expected orders: {totals['expected_orders']:,.0f} "
+    f"({totals['expected_orders_low']:,.0f} to {totals['expected_orders_high']:,.0f})."
 )
 
 st.subheader(
@@ -154,40 +161,58 @@ by = cached_value_by(ctx.store, ctx.db, ctx.data_version, run_id, dimension, ctx
 if dimension == "cohort_quarter":
     by["group"] = [f"{pd.Timestamp(g).year} Q{pd.Timestamp(g).quarter}" for g in by["group"]]
 st.plotly_chart(
-    charts.value_by_figure(by, per_customer=per_customer), width="stretch", key="value.by"
+    charts.value_by_figure(
+        by, per_customer=per_customer, currency=currency or "", horizon_days=s.horizon_days
+    ),
+    width="stretch",
+    key="value.by",
 )
-st.caption(
+older = (
     "Older cohorts have more revenue to date and, with fewer active customers, less ahead. "
-    "Whiskers: the interval of the prediction."
+    if dimension == "cohort_quarter"
+    else ""
 )
+st.caption(f"{older}Whiskers: the {interval:.0%} interval of the prediction.")
+interval_label = f"{interval:.0%} interval"
+money_format = "accounting"
 with st.expander("Table"):
-    money_format = "%.2f"
+    table = pd.DataFrame({"group": by["group"].astype(str), "customers": by["customers"]})
+    if per_customer:
+        table["historical"] = by["historical_revenue_per_customer"]
+        table["predicted"] = by["predicted_cltv_per_customer"]
+        table["predicted_interval"] = interval_text(
+            by["predicted_cltv_low_per_customer"], by["predicted_cltv_high_per_customer"], 2
+        )
+        table["orders"] = by["expected_orders"] / by["customers"].where(by["customers"] > 0)
+        orders_format = "%.2f"
+    else:
+        table["historical"] = by["historical_revenue"]
+        table["predicted"] = by["predicted_cltv"]
+        table["predicted_interval"] = interval_text(
+            by["predicted_cltv_low"], by["predicted_cltv_high"], 0
+        )
+        table["orders"] = by["expected_orders"]
+        orders_format = "%.0f"
+    each = " per customer" if per_customer else ""
     st.dataframe(
-        by,
+        table,
         hide_index=True,
         column_config={
             "group": st.column_config.TextColumn(DIMENSIONS[dimension]),
-            "customers": st.column_config.NumberColumn("Customers", format="%d"),
-            "historical_revenue": st.column_config.NumberColumn(
-                "Revenue to date", format=money_format
+            "customers": st.column_config.NumberColumn("Customers", format="localized"),
+            "historical": st.column_config.NumberColumn(
+                f"Revenue to date{each}", format=money_format
             ),
-            "expected_orders": st.column_config.NumberColumn("Expected orders", format="%.0f"),
-            "expected_orders_low": st.column_config.NumberColumn("low", format="%.0f"),
-            "expected_orders_high": st.column_config.NumberColumn("high", format="%.0f"),
-            "predicted_cltv": st.column_config.NumberColumn("Predicted CLTV", format=money_format),
-            "predicted_cltv_low": st.column_config.NumberColumn("low", format=money_format),
-            "predicted_cltv_high": st.column_config.NumberColumn("high", format=money_format),
-            "historical_revenue_per_customer": st.column_config.NumberColumn(
-                "Revenue to date per customer", format=money_format
+            "predicted": st.column_config.NumberColumn(
+                f"Predicted CLTV{each}",
+                format=money_format,
+                help=f"Over the next {s.horizon_days} days.",
             ),
-            "predicted_cltv_per_customer": st.column_config.NumberColumn(
-                "Predicted per customer", format=money_format
-            ),
-            "predicted_cltv_low_per_customer": st.column_config.NumberColumn(
-                "low", format=money_format
-            ),
-            "predicted_cltv_high_per_customer": st.column_config.NumberColumn(
-                "high", format=money_format
+            "predicted_interval": st.column_config.TextColumn(interval_label),
+            "orders": st.column_config.NumberColumn(
+                f"Expected orders{each}",
+                format=orders_format,
+                help=f"Over the next {s.horizon_days} days.",
             ),
         },
     )
@@ -219,27 +244,48 @@ if cac.empty:
         "(date, channel, spend) on the Data page."
     )
 else:
+    cac_table = cac[
+        [
+            "channel",
+            "spend",
+            "new_customers",
+            "cac",
+            "historical_revenue_per_customer",
+            "predicted_cltv_per_customer",
+        ]
+    ].copy()
+    cac_table["spend"] = cac_table["spend"].round()
+    cac_table["cltv_interval"] = interval_text(
+        cac["predicted_cltv_low_per_customer"], cac["predicted_cltv_high_per_customer"], 2
+    )
+    cac_table["ltv_to_cac"] = cac["ltv_to_cac"]
+    cac_table["ratio_interval"] = interval_text(cac["ltv_to_cac_low"], cac["ltv_to_cac_high"], 2)
     st.dataframe(
-        cac,
+        cac_table,
         hide_index=True,
         column_config={
             "channel": st.column_config.TextColumn("Channel"),
-            "spend": st.column_config.NumberColumn("Spend", format="%.0f"),
-            "new_customers": st.column_config.NumberColumn("New customers", format="%d"),
-            "cac": st.column_config.NumberColumn("CAC", format="%.2f"),
+            "spend": st.column_config.NumberColumn("Spend", format="localized"),
+            "new_customers": st.column_config.NumberColumn("New customers", format="localized"),
+            "cac": st.column_config.NumberColumn("CAC", format=money_format),
             "historical_revenue_per_customer": st.column_config.NumberColumn(
-                "Revenue to date per customer", format="%.2f"
+                "Revenue to date / cust.",
+                format=money_format,
+                help="Revenue to date per customer the channel acquired in the date range.",
             ),
             "predicted_cltv_per_customer": st.column_config.NumberColumn(
-                "Predicted CLTV per customer", format="%.2f"
+                "Predicted CLTV / cust.",
+                format=money_format,
+                help=f"Predicted CLTV per customer over the next {s.horizon_days} days.",
             ),
-            "predicted_cltv_low_per_customer": st.column_config.NumberColumn("low", format="%.2f"),
-            "predicted_cltv_high_per_customer": st.column_config.NumberColumn(
-                "high", format="%.2f"
+            "cltv_interval": st.column_config.TextColumn(interval_label),
+            "ltv_to_cac": st.column_config.NumberColumn(
+                "CLTV : CAC",
+                format="%.2f",
+                help="Predicted CLTV per customer / CAC. Above 1: the channel's customers are "
+                "expected to pay back what they cost within the horizon.",
             ),
-            "ltv_to_cac": st.column_config.NumberColumn("Predicted CLTV : CAC", format="%.2f"),
-            "ltv_to_cac_low": st.column_config.NumberColumn("low", format="%.2f"),
-            "ltv_to_cac_high": st.column_config.NumberColumn("high", format="%.2f"),
+            "ratio_interval": st.column_config.TextColumn(interval_label),
         },
     )
     st.caption(
@@ -254,32 +300,60 @@ st.subheader(
     "churn risk. Customer data: the table cannot be downloaded here; use an export.",
 )
 top = cached_top(ctx.store, ctx.db, ctx.data_version, run_id, ctx.filters)
+# The ranking column and its interval first; who the customer is after.
+top_table = pd.DataFrame(
+    {
+        "customer_id": top["customer_id"],
+        "predicted_cltv": top["predicted_cltv"],
+        "cltv_interval": interval_text(top["predicted_cltv_low"], top["predicted_cltv_high"], 0),
+        "expected_orders": top["expected_orders"],
+        "p_alive": top["p_alive"] * 100,
+        "churn_risk": top["churn_risk"] * 100,
+        "orders": top["orders"],
+        "historical_revenue": top["historical_revenue"],
+        "last_order_at": top["last_order_at"],
+        "country": top["country"],
+        "first_channel": top["first_channel"],
+        "email": top["email"],
+    }
+)
 st.dataframe(
-    top,
+    top_table,
     hide_index=True,
     column_config={
         "customer_id": st.column_config.TextColumn("Customer"),
         "email": st.column_config.TextColumn("Email"),
-        "country": st.column_config.TextColumn("Country"),
+        "country": st.column_config.TextColumn("Country", width="small"),
         "first_channel": st.column_config.TextColumn("Channel"),
-        "orders": st.column_config.NumberColumn("Orders", format="%d"),
-        "historical_revenue": st.column_config.NumberColumn("Revenue to date", format="%.2f"),
-        "p_alive": st.column_config.ProgressColumn(
-            "P(alive)", format="percent", min_value=0.0, max_value=1.0
+        "orders": st.column_config.NumberColumn(
+            "Orders to date", format="localized", width="small"
         ),
-        "expected_orders": st.column_config.NumberColumn("Expected orders", format="%.2f"),
-        "predicted_cltv": st.column_config.NumberColumn("Predicted CLTV", format="%.2f"),
-        "predicted_cltv_low": st.column_config.NumberColumn("low", format="%.2f"),
-        "predicted_cltv_high": st.column_config.NumberColumn("high", format="%.2f"),
+        "historical_revenue": st.column_config.NumberColumn("Revenue to date", format=money_format),
+        "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD"),
+        "p_alive": st.column_config.ProgressColumn(
+            "P(alive)",
+            format="%.0f%%",
+            min_value=0.0,
+            max_value=100.0,
+            width="small",
+            help="The chance that the customer has not left for good (BG/NBD).",
+        ),
         "churn_risk": st.column_config.ProgressColumn(
             "Churn risk",
-            format="percent",
+            format="%.0f%%",
             min_value=0.0,
-            max_value=1.0,
-            help="Chance of no order in the churn-risk horizon; empty for customers with no "
-            "order in the last 365 days (lapsed already).",
+            max_value=100.0,
+            width="small",
+            help=f"Chance of no order in the next {s.churn_horizon_days} days; empty for "
+            "customers with no order in the last 365 days (lapsed already).",
         ),
-        "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD"),
+        "expected_orders": st.column_config.NumberColumn(
+            "Expected orders", format="%.1f", help=f"Over the next {s.horizon_days} days."
+        ),
+        "predicted_cltv": st.column_config.NumberColumn(
+            "Predicted CLTV", format=money_format, help=f"Over the next {s.horizon_days} days."
+        ),
+        "cltv_interval": st.column_config.TextColumn(interval_label),
     },
 )
 

@@ -77,6 +77,7 @@ def settings_form(current: ModelSettings) -> ModelSettings | None:
             max_value=100.0,
             value=current.margin * 100,
             step=1.0,
+            format="%.1f",
             help="Predicted CLTV is expected revenue × margin. 100% shows revenue; set your "
             "gross margin to see profit.",
         )
@@ -86,6 +87,7 @@ def settings_form(current: ModelSettings) -> ModelSettings | None:
             max_value=99.0,
             value=current.annual_discount_rate * 100,
             step=1.0,
+            format="%.1f",
             help="Money expected later is worth less today: each month's value is divided by "
             "(1 + rate)^(month / 12).",
         )

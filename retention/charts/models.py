@@ -80,8 +80,7 @@ def by_frequency_figure(table: pd.DataFrame) -> go.Figure:
 
     ``table``: label, customers, predicted, actual (``HoldoutCheck.by_frequency``)."""
     labels = [
-        f"{label}<br><sub>{n:,} cust.</sub>"
-        for label, n in zip(table["label"], table["customers"], strict=True)
+        f"{label}<br>n={n:,}" for label, n in zip(table["label"], table["customers"], strict=True)
     ]
     fig = go.Figure()
     fig.add_bar(
@@ -99,10 +98,13 @@ def by_frequency_figure(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{y:.2f} predicted per customer<extra></extra>",
     )
     fig.update_layout(
-        margin=_MARGIN, height=320, barmode="group", legend={"orientation": "h", "y": -0.25}
+        margin=_MARGIN,
+        height=340,
+        barmode="group",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3},
     )
-    fig.update_xaxes(title_text="Repeat purchases in the calibration period")
-    fig.update_yaxes(title_text="Purchases per customer in the holdout", rangemode="tozero")
+    fig.update_xaxes(title_text="Repeat purchases in the calibration period (n: customers)")
+    fig.update_yaxes(title_text="Holdout purchases per customer", rangemode="tozero")
     return fig
 
 
@@ -133,9 +135,16 @@ def calibration_figure(calibration: pd.DataFrame, names: Mapping[str, str]) -> g
             hovertemplate="predicted %{x:.0%}, observed %{y:.0%}"
             "<br>%{customdata[0]:,} customers<extra></extra>",
         )
-    fig.update_layout(margin=_MARGIN, height=340, legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(title_text="Predicted churn probability", tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title_text="Observed churn share", tickformat=".0%", range=[0, 1])
+    fig.update_layout(
+        margin=_MARGIN,
+        height=400,
+        # Below the x-axis title, not on it: anchored at its top, well under the plot.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
+    )
+    fig.update_xaxes(
+        title_text="Predicted churn probability", tickformat=".0%", range=[-0.02, 1.02]
+    )
+    fig.update_yaxes(title_text="Observed churn share", tickformat=".0%", range=[-0.02, 1.02])
     return fig
 
 
@@ -162,49 +171,72 @@ def drivers_figure(drivers: pd.DataFrame, top: int = 10) -> go.Figure:
 def cltv_histogram_figure(bins: pd.DataFrame, currency: str = "") -> go.Figure:
     """Customers per predicted-CLTV bin; the last bin holds everything above the 99th pct.
 
-    ``bins``: start, end, customers (``cltv_distribution``)."""
+    ``bins``: start, end, customers (``cltv_distribution``). The customer axis is logarithmic:
+    most customers are expected to spend little, and a linear axis would hide the tail."""
+    unit = f" ({currency})" if currency else ""
     centers = (bins["start"] + bins["end"]) / 2
     widths = bins["end"] - bins["start"]
+    last = len(bins) - 1
+    ends = ["and above" if i == last else f"to {end:,.0f}" for i, end in enumerate(bins["end"])]
     fig = go.Figure(
         go.Bar(
             x=centers,
             y=bins["customers"],
             width=widths,
             marker_color=PREDICTED,
-            customdata=bins[["start", "end"]].to_numpy(),
-            hovertemplate="%{customdata[0]:,.0f} to %{customdata[1]:,.0f}"
-            f" {currency}: " + "%{y:,} customers<extra></extra>",
+            customdata=list(zip(bins["start"], ends, strict=True)),
+            hovertemplate="%{customdata[0]:,.0f} %{customdata[1]}"
+            f"{unit}: " + "%{y:,} customers<extra></extra>",
         )
     )
+    if len(bins):
+        fig.add_annotation(
+            x=float(centers.iloc[-1]),
+            y=1,
+            yref="paper",
+            text=f"top 1%: {bins['start'].iloc[-1]:,.0f} and above",
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font={"color": "#666", "size": 11},
+        )
     fig.update_layout(margin=_MARGIN, height=300, showlegend=False, bargap=0.05)
-    fig.update_xaxes(title_text=f"Predicted CLTV per customer {currency}".strip())
-    fig.update_yaxes(title_text="Customers")
+    fig.update_xaxes(title_text=f"Predicted CLTV per customer{unit}", tickformat=",.0f")
+    fig.update_yaxes(title_text="Customers (log scale)", type="log", dtick=1)
     return fig
 
 
 def value_by_figure(
-    table: pd.DataFrame, *, per_customer: bool, category_order: Sequence[str] | None = None
+    table: pd.DataFrame,
+    *,
+    per_customer: bool,
+    category_order: Sequence[str] | None = None,
+    currency: str = "",
+    horizon_days: int | None = None,
 ) -> go.Figure:
     """Historical revenue and predicted CLTV per group, the prediction with its interval.
 
-    ``table``: group plus the columns of ``value_by``; ``per_customer`` picks the means."""
+    ``table``: group plus the columns of ``value_by``; ``per_customer`` picks the means;
+    ``currency`` and ``horizon_days`` go into the axis title and the legend."""
     suffix = "_per_customer" if per_customer else ""
+    digits = 2 if per_customer else 0
     groups = table["group"].astype(str)
     predicted = table[f"predicted_cltv{suffix}"]
     low = table[f"predicted_cltv_low{suffix}"]
     high = table[f"predicted_cltv_high{suffix}"]
+    ahead = f"next {horizon_days} days" if horizon_days else "next horizon"
     fig = go.Figure()
     fig.add_bar(
         x=groups,
         y=table[f"historical_revenue{suffix}"],
-        name="Historical (revenue to date)",
+        name="Historical: revenue to date",
         marker_color=ACTUAL,
-        hovertemplate="%{x}: %{y:,.0f} to date<extra></extra>",
+        hovertemplate=f"%{{x}}: %{{y:,.{digits}f}} to date<extra></extra>",
     )
     fig.add_bar(
         x=groups,
         y=predicted,
-        name="Predicted (next horizon)",
+        name=f"Predicted: {ahead}",
         marker_color=PREDICTED,
         error_y={
             "type": "data",
@@ -214,13 +246,23 @@ def value_by_figure(
             "color": "#555",
         },
         customdata=pd.concat([low, high], axis=1).to_numpy(),
-        hovertemplate="%{x}: %{y:,.0f} predicted"
-        "<br>interval %{customdata[0]:,.0f} to %{customdata[1]:,.0f}<extra></extra>",
+        hovertemplate=f"%{{x}}: %{{y:,.{digits}f}} predicted ({ahead})"
+        f"<br>interval %{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}}"
+        "<extra></extra>",
     )
     fig.update_layout(
-        margin=_MARGIN, height=340, barmode="group", legend={"orientation": "h", "y": -0.25}
+        margin=_MARGIN,
+        height=360,
+        barmode="group",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15},
     )
+    fig.update_xaxes(type="category")
     if category_order is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=list(category_order))
-    fig.update_yaxes(title_text="Per customer" if per_customer else "Total", rangemode="tozero")
+    title = ("Per customer" if per_customer else "Total") + (f", {currency}" if currency else "")
+    fig.update_yaxes(
+        title_text=title,
+        rangemode="tozero",
+        tickformat=",.0f",
+    )
     return fig

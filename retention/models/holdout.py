@@ -301,8 +301,8 @@ def holdout_verdict(check: HoldoutCheck) -> list[str]:
     sentences.append(
         f"For the {days} days after {check.calibration_end:%d %b %Y}, the model predicted "
         f"{t['predicted_purchases']:,.0f} purchases by the {check.customers:,} customers it "
-        f"knew; they made {t['actual_purchases']:,.0f}: within {abs(err):.0f}% in total "
-        f"({_direction(err)})."
+        f"knew; they made {t['actual_purchases']:,.0f}, so the total was "
+        f"{_direction(err)} by {abs(err):.0f}%."
         if abs(err) >= 0.5
         else f"For the {days} days after {check.calibration_end:%d %b %Y}, the model predicted "
         f"{t['predicted_purchases']:,.0f} purchases and customers made "
