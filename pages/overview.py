@@ -10,6 +10,7 @@ from retention.charts.overview import revenue_split_figure
 from retention.filters import Filters
 from retention.metrics import REGISTRY
 from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS, KPI_NAMES, revenue_split_sql
+from retention.models.settings import load_settings
 from retention.schema import TABLES
 from ui import cache
 from ui import format as fmt
@@ -65,6 +66,7 @@ series = cached_kpis(
     days,
     ctx.filters.start or options.first_day,
     inactivity_days,
+    load_settings(ctx.store).margin,
 )
 start = end - timedelta(days=days - 1)
 st.caption(

@@ -45,9 +45,10 @@ def cached_kpis(
     days: int,
     first_day: date | None,
     inactivity_days: int,
+    margin: float = 1.0,
 ) -> pd.DataFrame:
     periods = trailing_periods(last_day, days, TREND_PERIODS, first_day=first_day)
-    return kpi_series(_store, periods, filters, inactivity_days=inactivity_days)
+    return kpi_series(_store, periods, filters, inactivity_days=inactivity_days, margin=margin)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)

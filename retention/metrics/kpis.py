@@ -306,9 +306,11 @@ LTV_CAC = register(
     Metric(
         name="ltv_cac",
         label="LTV:CAC",
-        definition="Historical CLTV at the end of the period divided by the period's CAC. "
-        "Revenue-based; above 3 is commonly read as healthy.",
-        formula="historical CLTV / CAC",
+        definition="Historical CLTV at the end of the period × gross margin, divided by the "
+        "period's CAC. The margin is the one set for the models (Customer value page; 100% "
+        "means revenue); above 3 is commonly read as healthy.",
+        formula="historical CLTV × margin / CAC",
+        defaults={"margin": 1.0},
         unit="ratio",
         requires=("orders", "marketing_spend"),
         note_when_missing="Import marketing spend (marketing_spend) on the Data page.",
@@ -328,7 +330,8 @@ customers AS (
 )
 SELECT p.period_index,
        CASE WHEN len($countries) = 0 THEN
-           (r.revenue / nullif(c.customers, 0)) / nullif(s.spend / nullif(a.new_customers, 0), 0)
+           (r.revenue * CAST($margin AS DOUBLE) / nullif(c.customers, 0))
+               / nullif(s.spend / nullif(a.new_customers, 0), 0)
        END AS value
 FROM periods AS p
 LEFT JOIN spend AS s USING (period_index)
@@ -344,10 +347,12 @@ PAYBACK_MONTHS = register(
     Metric(
         name="payback_months",
         label="Payback",
-        definition="Months after their first order until the revenue of the customers "
+        definition="Months after their first order until the gross margin of the customers "
         "acquired in the period covers their CAC (0 = on the first order); empty while not yet "
-        "paid back.",
-        formula="min m such that Σ revenue in months 0..m since first order / new customers ≥ CAC",
+        "paid back. Margin = revenue × the margin set for the models (100% means revenue).",
+        formula="min m such that Σ revenue × margin in months 0..m since first order "
+        "/ new customers ≥ CAC",
+        defaults={"margin": 1.0},
         unit="months",
         higher_is_better=False,
         requires=("orders", "marketing_spend"),
@@ -372,7 +377,7 @@ SELECT p.period_index,
        CASE WHEN len($countries) = 0 THEN (
            SELECT min(c.month_index) FROM cumulative AS c
            WHERE c.period_index = p.period_index
-             AND c.cumulative / nullif(a.new_customers, 0)
+             AND c.cumulative * CAST($margin AS DOUBLE) / nullif(a.new_customers, 0)
                  >= s.spend / nullif(a.new_customers, 0)
        ) END AS value
 FROM periods AS p
@@ -464,7 +469,11 @@ def revenue_split_sql() -> str:
     return f"{PRELUDE}\n{REVENUE_SPLIT_SQL.strip()}"
 
 
-@register_table("kpis", "Overview KPIs for the latest period and the ones before it.")
+@register_table(
+    "kpis",
+    "Overview KPIs for the latest period and the ones before it (LTV:CAC and payback use the "
+    "margin of the model settings).",
+)
 def kpis_table(store: Store, request: TableRequest) -> pd.DataFrame:
     """Every KPI for trailing periods of ``params['days']`` days (default 30), latest first."""
     days = int(request.params.get("days", 30))
@@ -475,7 +484,11 @@ def kpis_table(store: Store, request: TableRequest) -> pd.DataFrame:
             columns=["metric", "period_index", "period_start", "period_end", "value"]
         )
     periods = trailing_periods(last_day, days, count)
-    extra = {k: v for k, v in request.params.items() if k in ("inactivity_days",)}
+    extra = {k: v for k, v in request.params.items() if k in ("inactivity_days", "margin")}
+    if "margin" not in extra:
+        from retention.models.settings import load_settings
+
+        extra["margin"] = load_settings(store).margin  # as on the Overview page
     out = kpi_series(store, periods, request.filters, **extra)
     out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
     out["period_end"] = (pd.to_datetime(out["period_end"]) - pd.Timedelta(days=1)).dt.date

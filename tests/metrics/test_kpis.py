@@ -129,6 +129,14 @@ def test_channel_filter_selects_acquisition_channel(kpi_store: Store) -> None:
     assert values(kpi_store, "conversion_rate", email) == [None, None, None]
 
 
+def test_margin_scales_ltv_cac_and_delays_payback(kpi_store: Store) -> None:
+    # At a 25% margin: Feb 90 × 0.25 / 58, Jan 100 × 0.25 / 31.
+    assert values(kpi_store, "ltv_cac", margin=0.25) == pytest.approx([None, 22.5 / 58, 25 / 31])
+    # Jan cohort (a): margin 25 in month 0 < CAC 31; month 1 (Feb 10, 50 → 12.5) makes 37.5
+    # ≥ 31 -> paid back in month 1.
+    assert values(kpi_store, "payback_months", margin=0.25) == [None, None, 1.0]
+
+
 def test_country_filter_turns_spend_metrics_off(kpi_store: Store) -> None:
     assert values(kpi_store, "cac", Filters(countries=("US",))) == [None, None, None]
 
