@@ -163,10 +163,11 @@ else:
     )
 
 st.subheader(
-    "Predicted vs actual, by purchases in the calibration period",
-    help="Customers grouped by their repeat purchases before the calibration end: the mean "
-    "number of holdout purchases the model expected for each, against the mean they made "
-    "(FHL 2005, Figure 3). Groups with few customers are noisy.",
+    "Predicted vs actual, by orders in the calibration period",
+    help="Customers grouped by their orders (purchase days) up to the calibration end, one "
+    "order meaning no repeat purchase: the mean number of holdout purchases the model "
+    "expected for each, against the mean they made (FHL 2005, Figure 3). Groups with few "
+    "customers are noisy.",
 )
 by_frequency = pd.DataFrame(summary.get("by_frequency", []))
 if not by_frequency.empty:
@@ -174,11 +175,15 @@ if not by_frequency.empty:
         charts.by_frequency_figure(by_frequency), width="stretch", key="quality.by_frequency"
     )
     with st.expander("Table"):
+        orders = [
+            f"{int(b) + 1}{'+' if str(label).endswith('+') else ''}"
+            for b, label in zip(by_frequency["bucket"], by_frequency["label"], strict=True)
+        ]
         st.dataframe(
-            by_frequency.drop(columns=["bucket"]),
+            by_frequency.drop(columns=["bucket"]).assign(label=orders),
             hide_index=True,
             column_config={
-                "label": st.column_config.TextColumn("Repeat purchases (calibration)"),
+                "label": st.column_config.TextColumn("Orders in the calibration period"),
                 "customers": st.column_config.NumberColumn("Customers", format="%d"),
                 "predicted": st.column_config.NumberColumn("Predicted per customer", format="%.3f"),
                 "actual": st.column_config.NumberColumn("Actual per customer", format="%.3f"),

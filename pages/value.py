@@ -26,6 +26,9 @@ from ui.value_view import (
     settings_form,
 )
 
+# Short table headers for the groups (a long one is cut off in the narrow first column).
+GROUP_HEADERS = {"cohort_quarter": "Cohort", "first_channel": "Channel", "country": "Country"}
+
 ctx = page_context()
 st.title("Customer value")
 
@@ -198,7 +201,7 @@ with st.expander("Table"):
         table,
         hide_index=True,
         column_config={
-            "group": st.column_config.TextColumn(DIMENSIONS[dimension]),
+            "group": st.column_config.TextColumn(GROUP_HEADERS[dimension], width=140),
             "customers": st.column_config.NumberColumn("Customers", format="localized"),
             "historical": st.column_config.NumberColumn(
                 f"Revenue to date{each}", format=money_format
@@ -326,7 +329,7 @@ st.dataframe(
         "country": st.column_config.TextColumn("Country", width="small"),
         "first_channel": st.column_config.TextColumn("Channel"),
         "orders": st.column_config.NumberColumn(
-            "Orders to date", format="localized", width="small"
+            "Orders", format="localized", help="Counted orders to date."
         ),
         "historical_revenue": st.column_config.NumberColumn("Revenue to date", format=money_format),
         "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD"),

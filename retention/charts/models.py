@@ -76,11 +76,16 @@ def tracking_figure(tracking: pd.DataFrame, calibration_end: date) -> go.Figure:
 
 
 def by_frequency_figure(table: pd.DataFrame) -> go.Figure:
-    """Mean holdout purchases per customer by calibration repeat purchases, actual vs predicted.
+    """Mean holdout purchases per customer by calibration orders, actual vs predicted.
 
-    ``table``: label, customers, predicted, actual (``HoldoutCheck.by_frequency``)."""
+    ``table``: bucket, label, customers, predicted, actual (``HoldoutCheck.by_frequency``:
+    bucket = repeat purchases, the last one open-ended as "7+"). The axis counts orders
+    (purchase days, = repeat purchases + 1), the unit the verdict above the chart uses."""
     labels = [
-        f"{label}<br>n={n:,}" for label, n in zip(table["label"], table["customers"], strict=True)
+        f"{int(bucket) + 1}{'+' if str(label).endswith('+') else ''}<br>n={n:,}"
+        for bucket, label, n in zip(
+            table["bucket"], table["label"], table["customers"], strict=True
+        )
     ]
     fig = go.Figure()
     fig.add_bar(
@@ -103,7 +108,7 @@ def by_frequency_figure(table: pd.DataFrame) -> go.Figure:
         barmode="group",
         legend={"orientation": "h", "yanchor": "top", "y": -0.3},
     )
-    fig.update_xaxes(title_text="Repeat purchases in the calibration period (n: customers)")
+    fig.update_xaxes(title_text="Orders in the calibration period (n: customers)")
     fig.update_yaxes(title_text="Holdout purchases per customer", rangemode="tozero")
     return fig
 
@@ -194,7 +199,7 @@ def cltv_histogram_figure(bins: pd.DataFrame, currency: str = "") -> go.Figure:
             x=float(centers.iloc[-1]),
             y=1,
             yref="paper",
-            text=f"top 1%: {bins['start'].iloc[-1]:,.0f} and above",
+            text=f"last bar: {bins['start'].iloc[-1]:,.0f}{unit} and above (the top 1% and more)",
             showarrow=False,
             xanchor="right",
             yanchor="bottom",
