@@ -108,6 +108,8 @@ if verdict:
     st.info("\n\n".join(verdict), icon=":material/fact_check:")
 for warning in run.warnings:
     st.warning(warning, icon=":material/warning:")
+for note in run.summary.get("notes", []):
+    st.caption(f"Note: {note}")
 
 error = totals.get("purchases_error_pct")
 revenue_error = totals.get("revenue_error_pct")

@@ -78,6 +78,8 @@ st.caption(
 )
 for warning in run.warnings:
     st.warning(warning, icon=":material/warning:")
+for note in run.summary.get("notes", []):
+    st.caption(f"Note: {note}")
 
 totals = cached_totals(ctx.store, ctx.db, ctx.data_version, run_id, ctx.filters, interval)
 if not totals or totals.get("customers", 0) == 0:
@@ -236,9 +238,9 @@ else:
 
 st.subheader(
     "CLTV vs CAC by channel",
-    help="CAC = marketing spend of the channel in the date range / customers it acquired in "
-    "the range. Predicted CLTV per customer is that of the channel's customers acquired in "
-    "the months of the range.",
+    help="CAC = marketing spend of the channel / customers it acquired, and predicted CLTV "
+    "per customer of those same customers, both over the whole months the date range "
+    "touches (as everywhere on this page).",
 )
 cac = cached_cac(ctx.store, ctx.db, ctx.data_version, run_id, ctx.filters, interval)
 if cac.empty:

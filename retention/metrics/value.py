@@ -207,16 +207,16 @@ CAC_SQL = """
 WITH acquired AS (
     SELECT coalesce(cs.first_channel, $unknown) AS channel, count(*) AS new_customers
     FROM customer_summary AS cs
-    WHERE ($start IS NULL OR cs.first_order_at >= $start)
-      AND ($end IS NULL OR cs.first_order_at < $end)
+    WHERE ($start IS NULL OR cs.cohort_month >= date_trunc('month', CAST($start AS DATE)))
+      AND ($end IS NULL OR cs.cohort_month < CAST($end AS DATE))
       AND (len($countries) = 0 OR list_contains($countries, coalesce(cs.country, $unknown)))
     GROUP BY channel
 ),
 spent AS (
     SELECT channel, sum(spend)::DOUBLE AS spend
     FROM spend_daily
-    WHERE ($start IS NULL OR date >= CAST($start AS DATE))
-      AND ($end IS NULL OR date < CAST($end AS DATE))
+    WHERE ($start IS NULL OR date >= date_trunc('month', CAST($start AS DATE)))
+      AND ($end IS NULL OR date < date_trunc('month', CAST($end AS DATE)) + INTERVAL 1 MONTH)
     GROUP BY channel
 )
 SELECT s.channel, s.spend, coalesce(a.new_customers, 0) AS new_customers,
@@ -231,8 +231,10 @@ def cac_by_channel(
     store: Store, run_id: int, filters: Filters, interval: float = 0.8
 ) -> pd.DataFrame:
     """Per channel with spend: CAC next to predicted CLTV per acquired customer (with its
-    interval) and their ratio. Spend is not split by country, so a country filter narrows
-    the customers but not the spend; the page says so. Empty without spend data."""
+    interval) and their ratio. Both sides count whole months, those the date range touches
+    (as the score cells do), so CAC and CLTV are about the same customers. Spend is not
+    split by country, so a country filter narrows the customers but not the spend; the page
+    says so. Empty without spend data."""
     cac = store.query(CAC_SQL, bind(CAC_SQL, filters.named_params()))
     if cac.empty:
         return cac

@@ -77,6 +77,9 @@ class HoldoutCheck:
     totals: dict[str, float]
     """predicted/actual holdout purchases and revenue, and their errors in %."""
     warnings: list[str] = field(default_factory=list)
+    """Reasons to doubt the check (too few data, no convergence)."""
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that do not undermine it (customers left out of a fit)."""
 
 
 def default_calibration_end(first_day: date, last_day: date) -> date:
@@ -200,9 +203,10 @@ def check_holdout(
             "longer history fix this."
         )
     gg: GammaGammaFit | None = None
+    notes: list[str] = []
     x_fit, spend, left_out = fittable_spend(x, summary["monetary_value"])
     if left_out:
-        warnings.append(refunded_sentence(left_out))
+        notes.append(refunded_sentence(left_out))
     if (x_fit > 0).sum() >= 2:
         gg = fit_gamma_gamma(x_fit, spend)
         if not gg.converged:
@@ -270,6 +274,7 @@ def check_holdout(
         tracking=_tracking(db, fit, calibration_end, holdout_end, unit),
         totals=totals,
         warnings=warnings,
+        notes=notes,
     )
 
 

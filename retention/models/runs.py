@@ -335,9 +335,10 @@ def fit_scores(
     note(0.15, f"Fitting the purchase model (BG/NBD) on {len(summary):,} customers")
     bgnbd = fit_bgnbd(x, summary["recency"], summary["T"])
     note(0.25, "Fitting the spend model (Gamma-Gamma)")
+    notes: list[str] = []
     x_fit, spend, left_out = fittable_spend(x, summary["monetary_value"])
     if left_out:
-        warnings.append(refunded_sentence(left_out))
+        notes.append(refunded_sentence(left_out))
     gg = fit_gamma_gamma(x_fit, spend)
     summary["monetary_value"] = spend
     for name, fit in (("purchase model (BG/NBD)", bgnbd), ("spend model (Gamma-Gamma)", gg)):
@@ -386,6 +387,7 @@ def fit_scores(
     totals["historical_revenue"] = float(attributes["historical_revenue"].sum())
     record_summary = {
         "totals": _clean(totals),
+        "notes": notes,
         "cells": len(cells),
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
@@ -501,6 +503,7 @@ def run_holdout(
         "by_frequency": _records(check.by_frequency),
         "tracking": _records(check.tracking),
         "verdict": holdout_verdict(check),
+        "notes": check.notes,
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
     }

@@ -80,9 +80,7 @@ def test_filtered_totals_by_hand(cells_store: Store) -> None:
 
 
 def test_by_group_by_hand(cells_store: Store) -> None:
-    by = value.value_by(cells_store, 7, "first_channel", Filters(), interval=0.5).set_index(
-        "group"
-    )
+    by = value.value_by(cells_store, 7, "first_channel", Filters(), interval=0.5).set_index("group")
     assert list(by.index) == ["email", "social"]
     assert by.loc["social", "predicted_cltv"] == 5.0
     # social draws [4, 6, 5, 7] sorted 4, 5, 6, 7: quantile 0.25 at 0.75 → 4.75; 0.75 at 2.25
@@ -161,8 +159,7 @@ def test_sample_distribution_and_top(sample: Store) -> None:
     assert bins["bin"].between(0, 19).all()
     top = value.top_customers(sample, run_id, Filters(), limit=10)
     best = sample.query(
-        "SELECT customer_id FROM customer_scores ORDER BY predicted_cltv DESC, customer_id "
-        "LIMIT 10"
+        "SELECT customer_id FROM customer_scores ORDER BY predicted_cltv DESC, customer_id LIMIT 10"
     )
     assert list(top["customer_id"]) == list(best["customer_id"])
 
@@ -170,16 +167,22 @@ def test_sample_distribution_and_top(sample: Store) -> None:
 def test_cac_by_channel(sample: Store) -> None:
     run_id = value.latest_scores_run_id(sample)
     assert run_id is not None
-    cac = value.cac_by_channel(sample, run_id, Filters(start=date(2025, 1, 1)))
+    # A range from mid-January to mid-June counts the whole months January to June on both
+    # sides, like the score cells.
+    filters = Filters(start=date(2025, 1, 15), end=date(2025, 6, 10))
+    cac = value.cac_by_channel(sample, run_id, filters)
     spend = sample.query(
         "SELECT channel, sum(spend)::DOUBLE AS spend FROM spend_daily "
-        "WHERE date >= DATE '2025-01-01' GROUP BY channel"
+        "WHERE date >= DATE '2025-01-01' AND date < DATE '2025-07-01' GROUP BY channel"
     ).set_index("channel")["spend"]
     acquired = sample.query(
         "SELECT first_channel AS channel, count(*) AS n FROM customer_summary "
-        "WHERE first_order_at >= TIMESTAMP '2025-01-01' GROUP BY 1"
+        "WHERE first_order_at >= TIMESTAMP '2025-01-01' "
+        "AND first_order_at < TIMESTAMP '2025-07-01' GROUP BY 1"
     ).set_index("channel")["n"]
+    by_channel = value.value_by(sample, run_id, "first_channel", filters).set_index("group")
     for row in cac.itertuples():
         assert row.spend == pytest.approx(spend[row.channel])
         assert row.cac == pytest.approx(spend[row.channel] / acquired[row.channel])
         assert row.ltv_to_cac == pytest.approx(row.predicted_cltv_per_customer / row.cac)
+        assert by_channel.loc[row.channel, "customers"] == row.new_customers

@@ -177,3 +177,17 @@ def test_run_records_its_settings(shop: Store) -> None:
     assert cells["n"].item() == 50
     assert runs.latest_run(shop, "scores") == run
     assert date.fromisoformat(run.summary["last_day"]) == runs.data_range(shop)[1]
+
+
+def test_refunded_repeat_buyers_are_a_note_not_a_warning(shop: Store) -> None:
+    run = runs.fit_scores(shop)
+    refunded = shop.scalar(
+        "SELECT count(*) FROM customer_scores WHERE frequency > 0 AND monetary_value <= 0"
+    )
+    assert refunded > 0  # the sample shop has customers whose repeat orders were all refunded
+    assert run.summary["notes"] == [
+        f"{refunded:,} customers whose repeat orders were all refunded were left out of the "
+        "spend model's fit (it needs spend above 0); their expected value per order is pulled "
+        "towards 0."
+    ]
+    assert not any("refunded" in w for w in run.warnings)
