@@ -423,6 +423,8 @@ CUSTOMER_SCORES = Table(
         Column("T", "float", "First purchase to calibration end, in the run's time unit."),
         Column("monetary_value", "float", "Mean value of the repeat purchase days."),
         Column("p_alive", "float", "Probability the customer is still active (BG/NBD)."),
+        Column("p_alive_low", "float", "Lower end of the interval."),
+        Column("p_alive_high", "float", "Upper end of the interval."),
         Column("expected_orders", "float", "Expected orders over the horizon."),
         Column("expected_orders_low", "float", "Lower end of the interval."),
         Column("expected_orders_high", "float", "Upper end of the interval."),

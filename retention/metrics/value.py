@@ -259,7 +259,8 @@ def cac_by_channel(
 
 SCORES_SQL = f"""
 SELECT s.customer_id, cs.orders, cs.revenue::DOUBLE AS historical_revenue,
-       s.p_alive, s.expected_orders, s.expected_orders_low, s.expected_orders_high,
+       s.p_alive, s.p_alive_low, s.p_alive_high,
+       s.expected_orders, s.expected_orders_low, s.expected_orders_high,
        s.expected_spend, s.predicted_cltv, s.predicted_cltv_low, s.predicted_cltv_high,
        s.churn_risk
 FROM customer_scores AS s
@@ -285,8 +286,8 @@ def _require_run(store: Store) -> int:
 
 @register_table(
     "customer-scores",
-    "Per customer from the latest model run: p_alive, expected_orders (over the horizon, "
-    "with interval), expected_spend, predicted_cltv with predicted_cltv_low/high, churn_risk. "
+    "Per customer from the latest model run: p_alive, expected_orders (over the horizon), "
+    "expected_spend and predicted_cltv, each with _low/_high interval columns, churn_risk. "
     "Filters: channel, country, and --start/--end on the first order's month.",
 )
 def customer_scores_table(store: Store, request: TableRequest) -> pd.DataFrame:

@@ -103,6 +103,8 @@ MAX_DRAWS = 10_000
 CHUNK_VALUES = 2_000_000  # values per (customers × draws) array in one chunk
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "p_alive",
+    "p_alive_low",
+    "p_alive_high",
     "expected_orders",
     "expected_orders_low",
     "expected_orders_high",
@@ -474,7 +476,7 @@ def _evaluate(
         spend = (p * gamma + p * xs * zbar) / (p * xs + q - 1.0)
         yield _Chunk(
             positions=positions,
-            p_alive=row_alive[local, 0],
+            p_alive=row_alive[local],
             orders=row_orders[local],
             spend=spend,
             cltv=margin * row_discounted[local] * spend,
@@ -635,8 +637,8 @@ def predict_customers(
     sums = np.zeros((settings.draws + 1, 2))
     for chunk in run.chunks(settings.margin):
         at = chunk.positions
-        columns["p_alive"][at] = chunk.p_alive
         for name, values, usable in (
+            ("p_alive", chunk.p_alive, run.bg_ok),
             ("expected_orders", chunk.orders, run.bg_ok),
             ("expected_spend", chunk.spend, run.gg_ok),
             ("predicted_cltv", chunk.cltv, run.bg_ok and run.gg_ok),

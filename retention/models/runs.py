@@ -395,7 +395,8 @@ def fit_scores(
 
     note(0.92, "Saving the scores")
     columns = [
-        "customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
+        "customer_id", "frequency", "recency", "T", "monetary_value",
+        "p_alive", "p_alive_low", "p_alive_high",
         "expected_orders", "expected_orders_low", "expected_orders_high",
         "expected_spend", "expected_spend_low", "expected_spend_high",
         "predicted_cltv", "predicted_cltv_low", "predicted_cltv_high", "churn_risk",

@@ -586,3 +586,16 @@ def test_constant_dropout_limit_stays_finite() -> None:
     expected = expected_purchases(extreme, 365 / 7, x, t_x, big_t)
     np.testing.assert_allclose(out.customers["expected_orders"], expected, rtol=1e-9)
     assert np.isfinite(out.customers["predicted_cltv"]).all()
+
+
+def test_p_alive_interval_brackets_the_estimate() -> None:
+    # With parameter uncertainty the P(alive) of a repeat buyer moves with the draws; a
+    # one-order customer has P(alive) = 1 in every draw (BG/NBD: no dropout before a repeat).
+    cov = np.diag([0.01, 0.01, 0.02, 0.02])
+    bg_fit, gg_fit = hand_fits(bg_cov=cov)
+    out = predict_customers(
+        bg_fit, gg_fit, [3, 0], [10.0, 0.0], [30.0, 30.0], [20.0, 0.0], CltvSettings(draws=300)
+    ).customers
+    repeat, single = out.iloc[0], out.iloc[1]
+    assert repeat["p_alive_low"] < repeat["p_alive"] < repeat["p_alive_high"]
+    assert single["p_alive_low"] == single["p_alive"] == single["p_alive_high"] == 1.0
