@@ -378,6 +378,11 @@ with st.expander("How these numbers are made"):
   distribution of the maximum-likelihood estimates (log scale); every figure is recomputed
   for each draw and the interval is the middle {interval:.0%} of the results. They show how
   sure the model is about the shop's parameters, not how much one customer may vary.
+- **Churn risk** is the chance of no order in the next {s.churn_horizon_days} days from a
+  gradient-boosting classifier trained on your earlier customers. It has no parameter
+  interval; how far to trust it (ROC AUC and calibration against simple rules) is on the
+  **Model quality** page. It is left empty for customers with no order in the last 365 days:
+  they have lapsed already.
 - Check how well the models predict on your own data on the **Model quality** page.
 """
     )
