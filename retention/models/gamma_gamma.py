@@ -157,6 +157,21 @@ def gamma_gamma_log_likelihood(
     return _weighted_sum(np.log(params.as_array()), x, mean_spend, w)[0]
 
 
+def _collapse(x: Array, mean_spend: Array, w: Array) -> tuple[Array, Array, Array]:
+    """Rows with the same (x, z̄) become one row with their summed weight: the likelihood is
+    Σ w_i ℓ_i, so this changes nothing but the work (on a 1M-customer sample shop 365k repeat
+    customers collapse to 212k rows)."""
+    if len(x) == 0:
+        return x, mean_spend, w
+    order = np.lexsort((mean_spend, x))
+    xs, zs = x[order], mean_spend[order]
+    new = np.empty(len(xs), dtype=bool)
+    new[0] = True
+    new[1:] = (xs[1:] != xs[:-1]) | (zs[1:] != zs[:-1])
+    group = np.cumsum(new) - 1
+    return xs[new], zs[new], np.bincount(group, weights=w[order])
+
+
 def _start(mean_spend: Array, w: Array) -> Array:
     """Method-of-moments-ish start: p = 1, q = 2, gamma = weighted mean spend (so p·γ/(q−1)
     equals the observed mean)."""
@@ -175,7 +190,7 @@ def fit_gamma_gamma(
     equally long 1-D arrays, one entry per customer (or per group, with ``weights``). Rows
     with x = 0 are ignored; a row with x > 0 and z̄ ≤ 0 raises ``ValueError``.
     """
-    x, mean_spend, w = _repeat_customers(frequency, monetary_value, weights)
+    x, mean_spend, w = _collapse(*_repeat_customers(frequency, monetary_value, weights))
     n_customers = float(w.sum())
     if n_customers <= 0:
         raise ValueError("no customers with frequency > 0 to fit the spend model on")

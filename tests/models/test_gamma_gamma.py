@@ -160,3 +160,17 @@ def test_recovers_simulated_parameters() -> None:
         np.diag(fit.covariance)
     )
     assert np.all(np.abs(z) < 4), z
+
+
+def test_identical_rows_collapse_into_weights(
+    summary: pd.DataFrame, cdnow_fit: GammaGammaFit
+) -> None:
+    # Every customer twice: the same parameters, twice the log-likelihood and customers.
+    doubled = pd.concat([summary, summary], ignore_index=True)
+    fit = fit_gamma_gamma(doubled["frequency"], doubled["monetary_value"])
+    assert fit.n_customers == 2 * cdnow_fit.n_customers == 2 * 946
+    assert fit.log_likelihood == pytest.approx(2 * cdnow_fit.log_likelihood, rel=1e-9)
+    for name in ("p", "q", "gamma"):
+        assert getattr(fit.params, name) == pytest.approx(
+            getattr(cdnow_fit.params, name), rel=1e-6
+        )
