@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,12 +9,12 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from retention.models.runs import data_range, list_runs, refresh_models
+from retention.models.runs import data_range, list_runs
 from retention.sample import build_sample_db
 from retention.store import Store
+from tests.apptest_helpers import assert_ok, copy_of, fitted_shop, metrics, open_page, use
 from ui.nav import PAGES_DIR
 
-APP = str(Path(__file__).resolve().parent / "app_entry.py")
 PAGE = str(PAGES_DIR / "model_quality.py")
 CALIBRATION_KEY = "quality.calibration_end"  # pages/model_quality.py
 RUN_KEY = "quality.run"
@@ -37,40 +36,7 @@ CHURN_KPIS = [
 @pytest.fixture(scope="module")
 def fitted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2,000-customer sample shop with the scores and the default check, as the CLI does."""
-    path = Path(tmp_path_factory.mktemp("quality_page")) / "shop.duckdb"
-    build_sample_db(path, 2000)
-    with Store(path) as s:
-        refresh_models(s)
-        s.checkpoint()
-    return path
-
-
-def use(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RETENTION_DB", str(path))
-    return path
-
-
-def copy_of(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / path.name
-    shutil.copyfile(path, target)
-    return use(target, monkeypatch)
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert_ok(at)
-    return at
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return fitted_shop(Path(tmp_path_factory.mktemp("quality_page")) / "shop.duckdb")
 
 
 def calibration_caption(at: AppTest) -> str:
@@ -87,7 +53,7 @@ def test_no_orders_points_to_the_data_page(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "empty.duckdb"
     Store(path).close()
     use(path, monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Model quality"
     assert any("import orders first" in i.value for i in at.info)
     assert [p.proto.label for p in at.get("page_link")] == ["Go to Data"]
@@ -98,7 +64,7 @@ def test_orders_without_a_check_offer_to_run_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = use(build_sample_db(tmp_path / "shop.duckdb", 400, 7), monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     assert any("No check has run on this data yet" in i.value for i in at.info)
     assert not at.metric
     end = at.date_input(key=CALIBRATION_KEY).value
@@ -121,7 +87,7 @@ def test_default_view_of_the_fitted_sample_shop(
     use(fitted_db, monkeypatch)
     with Store(fitted_db) as s:
         (check,) = list_runs(s, "holdout")
-    at = open_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Model quality"
     assert [h.value for h in at.subheader if h.value != "Filters"] == [
         "Verdict",
@@ -170,7 +136,7 @@ def test_another_calibration_end_is_run_then_chosen(
     fitted_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = copy_of(fitted_db, tmp_path, monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     first_end = at.date_input(key=CALIBRATION_KEY).value
     first_caption = calibration_caption(at)
     new_end = date(2025, 10, 31)
@@ -202,7 +168,7 @@ def test_a_late_calibration_end_leaves_churn_risk_out(
     path = copy_of(fitted_db, tmp_path, monkeypatch)
     with Store(path) as s:
         _, last = data_range(s)
-    at = open_page()
+    at = open_page(PAGE)
     run_check(at, last - timedelta(days=30))
     assert any("Churn risk was not evaluated" in w.value for w in at.warning)
     assert any("churn-risk model was not evaluated" in i.value for i in at.info)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import math
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +15,16 @@ from streamlit.testing.v1 import AppTest
 
 from retention.filters import Filters
 from retention.metrics.value import latest_scores_run_id, value_totals
-from retention.models.runs import latest_run, refresh_models
+from retention.models.runs import latest_run
 from retention.models.settings import load_settings
 from retention.sample import build_sample_db
 from retention.store import Store
+from tests.apptest_helpers import assert_ok, copy_of, fitted_shop, metrics, open_page, use
 from ui import format as fmt
 from ui import state
 from ui.nav import PAGES_DIR
 from ui.value_view import DIMENSION_KEY, PER_CUSTOMER_KEY
 
-APP = str(Path(__file__).resolve().parent / "app_entry.py")
 PAGE = str(PAGES_DIR / "value.py")
 SAVE = "FormSubmitter:value.settings-Save and refit"
 MARGIN = "Gross margin, % of revenue"
@@ -41,12 +40,7 @@ CLTV_KEYS = ("predicted_cltv", "predicted_cltv_low", "predicted_cltv_high")
 @pytest.fixture(scope="module")
 def fitted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2,000-customer sample shop with the models fitted, as the CLI builds it."""
-    path = Path(tmp_path_factory.mktemp("value_page")) / "shop.duckdb"
-    build_sample_db(path, 2000)
-    with Store(path) as s:
-        refresh_models(s)
-        s.checkpoint()
-    return path
+    return fitted_shop(Path(tmp_path_factory.mktemp("value_page")) / "shop.duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +49,6 @@ def unfitted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(tmp_path_factory.mktemp("value_page_unfitted")) / "shop.duckdb"
     build_sample_db(path, 400, 7)
     return path
-
-
-def use(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RETENTION_DB", str(path))
-    return path
-
-
-def copy_of(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy, for tests that write (settings, refits)."""
-    target = tmp_path / path.name
-    shutil.copyfile(path, target)
-    return use(target, monkeypatch)
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert_ok(at)
-    return at
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def amount(text: str) -> float:
@@ -122,7 +87,7 @@ def test_no_orders_points_to_the_data_page(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "empty.duckdb"
     Store(path).close()
     use(path, monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Customer value"
     assert any("import orders first" in i.value for i in at.info)
     assert [p.proto.label for p in at.get("page_link")] == ["Go to Data"]
@@ -134,7 +99,7 @@ def test_orders_without_a_model_run_offer_the_settings_and_a_refit(
     unfitted_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = copy_of(unfitted_db, tmp_path, monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     assert any("have not been fitted" in i.value for i in at.info)
     assert not at.metric
     # The settings are open, with the defaults, ready to press.
@@ -162,7 +127,7 @@ def test_default_view_of_the_fitted_sample_shop(
 ) -> None:
     use(fitted_db, monkeypatch)
     expected = totals(fitted_db)
-    at = open_page()
+    at = open_page(PAGE)
     assert at.title[0].value == "Customer value"
     assert [h.value for h in at.subheader if h.value != "Filters"] == [
         "Historical and predicted value by group",
@@ -215,7 +180,7 @@ def test_group_by_channel_and_country_in_totals(
 ) -> None:
     use(fitted_db, monkeypatch)
     expected = totals(fitted_db)
-    at = open_page()
+    at = open_page(PAGE)
     assert at.button_group(key=DIMENSION_KEY).value == "cohort_quarter"
     assert any(c.value.startswith("Older cohorts") for c in at.caption)
 
@@ -265,7 +230,7 @@ def test_sidebar_filters_narrow_the_customers(
     fitted_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use(fitted_db, monkeypatch)
-    at = open_page()
+    at = open_page(PAGE)
     at.multiselect(key=state.FILTER_COUNTRIES).select("DE").run()
     assert_ok(at)
     filters = at.session_state[state.FILTERS]
@@ -291,7 +256,7 @@ def test_margin_setting_is_saved_and_scales_predicted_cltv(
 ) -> None:
     path = copy_of(fitted_db, tmp_path, monkeypatch)
     before = totals(path)
-    at = open_page()
+    at = open_page(PAGE)
     per_customer_before = amount(metrics(at)["Predicted CLTV per customer"])
 
     number_input(at, MARGIN).set_value(50.0)

@@ -292,6 +292,28 @@ def _score_cells(
     return cells
 
 
+def _churn_risk(
+    store: Any,
+    as_of: date,
+    settings: ModelSettings,
+    warnings: list[str],
+    verb: str,
+    progress: Progress,
+) -> ChurnRiskResult | None:
+    """The churn-risk model as of ``as_of``, or None with a warning saying why not."""
+    try:
+        return fit_churn_risk(
+            store,
+            as_of=as_of,
+            horizon_days=settings.churn_horizon_days,
+            seed=settings.seed,
+            progress=progress,
+        )
+    except ValueError as error:
+        warnings.append(f"Churn risk was not {verb}: {error}")
+        return None
+
+
 def _cltv_settings(settings: ModelSettings) -> CltvSettings:
     return CltvSettings(
         horizon_days=settings.horizon_days,
@@ -363,17 +385,9 @@ def fit_scores(
     cells = _score_cells(attributes, bgnbd, gg, summary, cltv_settings)
 
     note(0.65, "Training the churn-risk model")
-    churn: ChurnRiskResult | None = None
-    try:
-        churn = fit_churn_risk(
-            store,
-            as_of=end,
-            horizon_days=settings.churn_horizon_days,
-            seed=settings.seed,
-            progress=lambda f, m: note(0.65 + 0.25 * f, m),
-        )
-    except ValueError as error:
-        warnings.append(f"Churn risk was not computed: {error}")
+    churn = _churn_risk(
+        store, end, settings, warnings, "computed", lambda f, m: note(0.65 + 0.25 * f, m)
+    )
 
     scores = pd.concat([summary, predictions.customers.reset_index(drop=True)], axis=1)
     if churn is not None:
@@ -482,16 +496,9 @@ def run_holdout(
     as_of = end + timedelta(days=settings.churn_horizon_days)
     if as_of <= last_day:
         note(0.4, "Evaluating the churn-risk model at the same date")
-        try:
-            churn = fit_churn_risk(
-                store,
-                as_of=as_of,
-                horizon_days=settings.churn_horizon_days,
-                seed=settings.seed,
-                progress=lambda f, m: note(0.4 + 0.5 * f, m),
-            )
-        except ValueError as error:
-            warnings.append(f"Churn risk was not evaluated: {error}")
+        churn = _churn_risk(
+            store, as_of, settings, warnings, "evaluated", lambda f, m: note(0.4 + 0.5 * f, m)
+        )
     else:
         warnings.append(
             f"Churn risk was not evaluated: it needs {settings.churn_horizon_days} days of "

@@ -171,6 +171,4 @@ def test_identical_rows_collapse_into_weights(
     assert fit.n_customers == 2 * cdnow_fit.n_customers == 2 * 946
     assert fit.log_likelihood == pytest.approx(2 * cdnow_fit.log_likelihood, rel=1e-9)
     for name in ("p", "q", "gamma"):
-        assert getattr(fit.params, name) == pytest.approx(
-            getattr(cdnow_fit.params, name), rel=1e-6
-        )
+        assert getattr(fit.params, name) == pytest.approx(getattr(cdnow_fit.params, name), rel=1e-6)
