@@ -463,6 +463,76 @@ SCORE_CELLS = Table(
     ),
 )
 
+SEGMENTS = Table(
+    name="segments",
+    label="Segments",
+    description="Saved segments: a name, a description and the rules (JSON).",
+    kind="state",
+    key=("segment_id",),
+    columns=(
+        Column("segment_id", "int", "Segment number.", nullable=False),
+        Column("name", "text", "Unique name.", nullable=False),
+        Column("description", "text", "What the segment is for."),
+        Column("rules", "json", "The rules: AND/OR groups of conditions (JSON).", nullable=False),
+        Column("created_at", "timestamp", "When it was saved first (UTC).", nullable=False),
+        Column("updated_at", "timestamp", "When it was last changed (UTC).", nullable=False),
+    ),
+)
+
+SEGMENT_MEMBERS = Table(
+    name="segment_members",
+    label="Segment members",
+    description="Customers of each saved segment, refreshed on save, import and refit.",
+    kind="state",
+    key=("segment_id", "customer_id"),
+    columns=(
+        Column("segment_id", "int", "Segment.", nullable=False),
+        Column("customer_id", "id", "Customer.", nullable=False),
+    ),
+)
+
+EXPORTS = Table(
+    name="exports",
+    label="Exports",
+    description="Target lists downloaded: segment, rules at the time, holdout, counts.",
+    kind="state",
+    key=("export_id",),
+    columns=(
+        Column("export_id", "int", "Export number.", nullable=False),
+        Column("created_at", "timestamp", "When the list was made (UTC).", nullable=False),
+        Column("segment_name", "text", "Segment exported.", nullable=False),
+        Column("rules", "json", "The segment's rules at the time (JSON)."),
+        Column("columns", "json", "Columns in the file (JSON list)."),
+        Column("file_format", "text", "csv, xlsx or parquet."),
+        Column("marketing_only", "bool", "Only customers who accept marketing."),
+        Column("holdout_pct", "float", "Share of customers held out, in %."),
+        Column("seed", "int", "Seed of the holdout draw."),
+        Column("customers", "count", "Customers in the export (both groups)."),
+        Column("target_customers", "count", "Customers to contact."),
+        Column("holdout_customers", "count", "Customers held out (not contacted)."),
+        Column("data_last_day", "date", "Last order day when the list was made."),
+    ),
+)
+
+EXPORT_MEMBERS = Table(
+    name="export_members",
+    label="Export members",
+    description="Who was in an export, and in which group (for measuring lift later).",
+    kind="state",
+    key=("export_id", "customer_id"),
+    columns=(
+        Column("export_id", "int", "Export.", nullable=False),
+        Column("customer_id", "id", "Customer.", nullable=False),
+        Column(
+            "group",
+            "text",
+            "target (contacted) or holdout (not contacted).",
+            nullable=False,
+            allowed=("target", "holdout"),
+        ),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -480,6 +550,10 @@ TABLES: dict[str, Table] = {
         MODEL_RUNS,
         CUSTOMER_SCORES,
         SCORE_CELLS,
+        SEGMENTS,
+        SEGMENT_MEMBERS,
+        EXPORTS,
+        EXPORT_MEMBERS,
     )
 }
 CANONICAL_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "canonical")
@@ -533,6 +607,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             TABLES["model_runs"].ddl(),
             TABLES["customer_scores"].ddl(),
             TABLES["score_cells"].ddl(),
+        ),
+    ),
+    Migration(
+        4,
+        "segments, segment_members, exports and export_members",
+        (
+            TABLES["segments"].ddl(),
+            "CREATE UNIQUE INDEX IF NOT EXISTS segments_name ON segments (name)",
+            TABLES["segment_members"].ddl(),
+            TABLES["exports"].ddl(),
+            TABLES["export_members"].ddl(),
         ),
     ),
 )

@@ -146,3 +146,6 @@ def refresh_derived(tx: Transaction) -> None:
     tx.execute(CUSTOMER_SUMMARY_SQL)
     tx.execute(ORDER_FACTS_SQL)
     tx.execute(SPEND_DAILY_SQL)
+    from retention.segments.saved import refresh_members  # segments read the derived tables
+
+    refresh_members(tx)

@@ -38,6 +38,7 @@ from retention.models.holdout import (
 )
 from retention.models.rfm_sql import Queryable, rfm_summary
 from retention.models.settings import ModelSettings, load_settings
+from retention.segments.saved import refresh_members
 
 __all__ = [
     "CELL_COLUMNS",
@@ -449,6 +450,7 @@ def fit_scores(
             f"SELECT $run_id, {cell_columns} FROM new_cells",
             {"run_id": run_id},
         )
+        refresh_members(tx)  # rules on predicted CLTV, P(alive) and churn risk
         tx.execute(
             "UPDATE model_runs SET seconds = $seconds WHERE run_id = $run_id",
             {"seconds": time.perf_counter() - started, "run_id": run_id},

@@ -1,0 +1,1 @@
+"""Segments: customer attributes, rules, saved segments and RFM."""
