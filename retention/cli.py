@@ -5,6 +5,9 @@
                                [--decimal C] [--encoding E] [--date-format F]
     python -m retention fit [--db PATH] [--calibration-end DATE] [--horizon-days N]
                             [--unit day|week] [--margin M] [--discount-rate R] [--check]
+    python -m retention segment save NAME --rules JSON [--description TEXT] [--replace] [--db PATH]
+    python -m retention segment list [--db PATH]
+    python -m retention segment delete NAME [--db PATH]
     python -m retention tables [--db PATH]
     python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
                               [--end DATE] [--channel C ...] [--country C ...]
@@ -113,6 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
         "history, and compare with the orders after it)",
     )
 
+    p_segment = sub.add_parser("segment", help="save, list or delete segments")
+    segment_sub = p_segment.add_subparsers(dest="segment_command", required=True, metavar="ACTION")
+    p_seg_save = segment_sub.add_parser("save", help="save a segment from rules (JSON)")
+    add_db(p_seg_save)
+    p_seg_save.add_argument("name", help="segment name")
+    p_seg_save.add_argument(
+        "--rules",
+        required=True,
+        help='rules as JSON, e.g. \'{"op": "and", "rules": [{"attribute": "recency_days", '
+        '"operator": ">", "value": 90}]}\'',
+    )
+    p_seg_save.add_argument("--description", default="", help="what the segment is for")
+    p_seg_save.add_argument(
+        "--replace", action="store_true", help="overwrite the rules of an existing segment"
+    )
+    p_seg_list = segment_sub.add_parser("list", help="list saved segments with their sizes")
+    add_db(p_seg_list)
+    p_seg_delete = segment_sub.add_parser("delete", help="delete a saved segment")
+    add_db(p_seg_delete)
+    p_seg_delete.add_argument("name", help="segment name")
+
     p_tables = sub.add_parser("tables", help="list the tables and their row counts")
     add_db(p_tables)
 
@@ -157,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(db, args)
         if args.command == "fit":
             return _fit(db, args)
+        if args.command == "segment":
+            return _segment(db, args)
         if args.command == "tables":
             return _tables(db)
         if args.command == "table":
@@ -344,6 +370,51 @@ def _print_rejected(rejected: object, limit: int = 10) -> None:
     print(f"first rejected rows (of {len(rejected)}):", file=sys.stderr)
     for row in rejected.head(limit).itertuples(index=False):
         print(f"  line {row.line_number}: {row.reason}", file=sys.stderr)
+
+
+def _segment(db: Path, args: argparse.Namespace) -> int:
+    from retention.segments.rules import RuleError
+    from retention.segments.saved import (
+        SegmentError,
+        delete_segment,
+        list_segments,
+        save_segment,
+        update_segment,
+    )
+    from retention.store import Store, StoreError
+
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    try:
+        if args.segment_command == "list":
+            with Store(db, read_only=True) as store:
+                segments = list_segments(store)
+            if not segments:
+                print("no segments saved yet; save one with `segment save NAME --rules JSON`")
+            for seg in segments:
+                print(f"{seg.name}\t{seg.customers:,} customers\t{seg.rules.describe()}")
+            return 0
+        with Store(db) as store:
+            if args.segment_command == "delete":
+                delete_segment(store, args.name)
+                print(f"deleted segment {args.name!r}")
+                return 0
+            exists = args.name.strip() in {s.name for s in list_segments(store)}
+            if exists and args.replace:
+                seg = update_segment(store, args.name, rules=args.rules,
+                                     description=args.description or None)  # fmt: skip
+            else:
+                seg = save_segment(store, args.name, args.rules, args.description)
+            print(f"saved segment {seg.name!r}: {seg.customers:,} customers")
+            print(f"rules: {seg.rules.describe()}")
+            return 0
+    except (RuleError, SegmentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _tables(db: Path) -> int:

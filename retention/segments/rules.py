@@ -101,13 +101,9 @@ class Condition:
         if self.value is None:
             return f"{a.label} {op}"
         if isinstance(self.value, list | tuple):
-            shown = (
-                " and ".join(str(v) for v in self.value)
-                if self.operator == "between"
-                else (", ".join(str(v) for v in self.value))
-            )
-            return f"{a.label} {op} {shown}"
-        return f"{a.label} {op} {self.value}"
+            joiner = " and " if self.operator == "between" else ", "
+            return f"{a.label} {op} {joiner.join(_shown(v) for v in self.value)}"
+        return f"{a.label} {op} {_shown(self.value)}"
 
 
 @dataclass(frozen=True)
