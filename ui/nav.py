@@ -33,5 +33,7 @@ def all_pages() -> list[st.Page]:
         _page("conversion.py", "Conversion & AOV", ":material/filter_alt:"),
         _page("value.py", "Customer value", ":material/savings:"),
         _page("model_quality.py", "Model quality", ":material/fact_check:"),
+        _page("segments.py", "Segments", ":material/groups:"),
+        _page("export.py", "Export", ":material/download:"),
     ]
     return [overview_page(), *[p for p in analysis if p is not None], data_page()]
