@@ -136,13 +136,22 @@ kpi_row(
         ),
     ]
 )
-st.caption(
-    f"Predicted over the next {s.horizon_days} days, with {interval:.0%} intervals: "
-    f"{span(totals['predicted_cltv_low'] / n, totals['predicted_cltv_high'] / n)} per "
-    f"customer, {span(totals['predicted_cltv_low'], totals['predicted_cltv_high'])} for all "
-    f"customers. Expected orders: {totals['expected_orders']:,.0f} "
-    f"({totals['expected_orders_low']:,.0f} to {totals['expected_orders_high']:,.0f})."
-)
+if ctx.filters.segment:
+    st.caption(
+        f"Predicted over the next {s.horizon_days} days for the segment "
+        f"**{ctx.filters.segment}**; expected orders: {totals['expected_orders']:,.0f}. "
+        "Intervals are not shown under a segment filter (they are stored per cohort month, "
+        "channel and country, not per segment); compare segments with their intervals on the "
+        "Segments page."
+    )
+else:
+    st.caption(
+        f"Predicted over the next {s.horizon_days} days, with {interval:.0%} intervals: "
+        f"{span(totals['predicted_cltv_low'] / n, totals['predicted_cltv_high'] / n)} per "
+        f"customer, {span(totals['predicted_cltv_low'], totals['predicted_cltv_high'])} for "
+        f"all customers. Expected orders: {totals['expected_orders']:,.0f} "
+        f"({totals['expected_orders_low']:,.0f} to {totals['expected_orders_high']:,.0f})."
+    )
 
 st.subheader(
     "Historical and predicted value by group",

@@ -3,8 +3,9 @@
 Semantics (shown in the sidebar's help):
 - the date range selects orders by ``ordered_at`` (both ends inclusive, whole days);
 - channel and country select *customers* by their acquisition channel and country
-  (``customer_summary.first_channel`` and ``.country``); with either set, guest orders (no
-  customer) are left out, since they have no acquisition channel or country.
+  (``customer_summary.first_channel`` and ``.country``), and a segment selects the members of
+  a saved segment (``segment_members``); with any of them set, guest orders (no customer) are
+  left out, since they have no acquisition channel, country or segment.
 Missing values are matched by the label :data:`UNKNOWN`.
 """
 
@@ -25,6 +26,8 @@ __all__ = [
 CUSTOMER_FILTER_SQL = (
     "(len($channels) = 0 OR list_contains($channels, coalesce({alias}.first_channel, $unknown)))"
     " AND (len($countries) = 0 OR list_contains($countries, coalesce({alias}.country, $unknown)))"
+    " AND ($segment IS NULL OR {alias}.customer_id IN (SELECT sm.customer_id"
+    " FROM segment_members AS sm JOIN segments AS sg USING (segment_id) WHERE sg.name = $segment))"
 )
 """Named-parameter form of the customer condition, for a row of customer_summary or
 order_facts aliased ``{alias}`` (both carry first_channel and country)."""
@@ -51,6 +54,8 @@ class Filters:
     end: date | None = None
     channels: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
+    segment: str | None = None
+    """The name of a saved segment, or None for all customers."""
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
@@ -60,7 +65,7 @@ class Filters:
 
     @property
     def narrows_customers(self) -> bool:
-        return bool(self.channels or self.countries)
+        return bool(self.channels or self.countries or self.segment)
 
     def named_params(self) -> dict[str, Any]:
         """Values for :data:`CUSTOMER_FILTER_SQL`, :data:`ORDER_FILTER_SQL` and
@@ -70,6 +75,7 @@ class Filters:
             "end": self.end + timedelta(days=1) if self.end else None,
             "channels": list(self.channels),
             "countries": list(self.countries),
+            "segment": self.segment,
             "unknown": UNKNOWN,
             "narrows_customers": self.narrows_customers,
         }
@@ -85,6 +91,8 @@ class Filters:
             out["channel"] = ",".join(self.channels)
         if self.countries:
             out["country"] = ",".join(self.countries)
+        if self.segment:
+            out["segment"] = self.segment
         return out
 
     @classmethod
@@ -108,4 +116,5 @@ class Filters:
             end=end,
             channels=items(params.get("channel")),
             countries=items(params.get("country")),
+            segment=(params.get("segment") or "").strip() or None,
         )

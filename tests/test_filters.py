@@ -24,6 +24,7 @@ def test_named_params_of_empty_filters_select_everything() -> None:
         "end": None,
         "channels": [],
         "countries": [],
+        "segment": None,
         "unknown": UNKNOWN,
         "narrows_customers": False,
     }

@@ -47,3 +47,11 @@ def duplicate_keys(_store: Store, db: str, data_version: int, table_name: str) -
 @st.cache_data(ttl=_TTL, max_entries=16, show_spinner=False)
 def date_coverage(_store: Store, db: str, data_version: int) -> pd.DataFrame:
     return health.date_coverage(_store)
+
+
+@st.cache_data(ttl=_TTL, max_entries=16, show_spinner=False)
+def segment_sizes(_store: Store, db: str, data_version: int) -> dict[str, int]:
+    """Saved segment name → customers, by name."""
+    from retention.segments.saved import list_segments
+
+    return {s.name: s.customers for s in list_segments(_store)}

@@ -18,16 +18,18 @@ from ui import format as fmt
 
 __all__ = ["render_sidebar"]
 
-_FILTER_PARAMS = ("start", "end", "channel", "country")
+_FILTER_PARAMS = ("start", "end", "channel", "country", "segment")
+ALL_CUSTOMERS = "All customers"
 
 FILTER_HELP = (
     "Dates select orders by order date (both ends included). Channel and country select "
-    "customers by their acquisition channel and country; with either set, guest orders are "
-    "left out because they have neither."
+    "customers by their acquisition channel and country, and a segment selects the members of "
+    "a saved segment (Segments page); with any of them set, guest orders are left out because "
+    "they have none of these."
 )
 
 
-def _seed_from_url(options: FilterOptions) -> None:
+def _seed_from_url(options: FilterOptions, segments: dict[str, int]) -> None:
     """Fill the filter widgets' state from the URL once per session."""
     if st.session_state.get(state.FILTERS_FROM_URL):
         return
@@ -43,6 +45,9 @@ def _seed_from_url(options: FilterOptions) -> None:
     )
     st.session_state.setdefault(
         state.FILTER_COUNTRIES, [c for c in url.countries if c in options.countries]
+    )
+    st.session_state.setdefault(
+        state.FILTER_SEGMENT, url.segment if url.segment in segments else ALL_CUSTOMERS
     )
 
 
@@ -78,7 +83,10 @@ def render_sidebar(store: Store, db: str) -> Filters:
     """Draw the data source and the filters; return the Filters and keep them in state."""
     version = store.data_version()
     options = cache.filter_options(store, db, version)
-    _seed_from_url(options)
+    segments = cache.segment_sizes(store, db, version)
+    _seed_from_url(options, segments)
+    if st.session_state.get(state.FILTER_SEGMENT) not in (ALL_CUSTOMERS, *segments):
+        st.session_state[state.FILTER_SEGMENT] = ALL_CUSTOMERS  # deleted meanwhile
     _clamp_dates(options)
     with st.sidebar:
         st.caption(
@@ -109,9 +117,26 @@ def render_sidebar(store: Store, db: str) -> Filters:
                 key=state.FILTER_COUNTRIES,
                 placeholder="All countries",
             )
+            segment = None
+            if segments:
+                picked = st.selectbox(
+                    "Segment",
+                    [ALL_CUSTOMERS, *segments],
+                    key=state.FILTER_SEGMENT,
+                    format_func=lambda n: (
+                        n if n == ALL_CUSTOMERS else f"{n} ({segments[n]:,} customers)"
+                    ),
+                    help="Members of a saved segment (build and save segments on the Segments "
+                    "page). Membership is recomputed after every import and refit.",
+                )
+                segment = None if picked == ALL_CUSTOMERS else picked
             start, end = _dates_from_widget(dates, options)
             filters = Filters(
-                start=start, end=end, channels=tuple(channels), countries=tuple(countries)
+                start=start,
+                end=end,
+                channels=tuple(channels),
+                countries=tuple(countries),
+                segment=segment,
             )
             st.caption(f"Orders span {fmt.day(options.first_day)} – {fmt.day(options.last_day)}")
     st.session_state[state.FILTERS] = filters

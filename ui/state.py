@@ -8,6 +8,7 @@ from __future__ import annotations
 FILTER_DATES = "filters.dates"
 FILTER_CHANNELS = "filters.channels"
 FILTER_COUNTRIES = "filters.countries"
+FILTER_SEGMENT = "filters.segment"
 FILTERS = "filters.value"  # the Filters object of this run, read by the pages
 FILTERS_FROM_URL = "filters.loaded_from_url"
 FRAME_RAN = "frame.ran"  # set by app.py each run, taken by the page

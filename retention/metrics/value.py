@@ -56,7 +56,8 @@ _GROUP_SQL: dict[str, str] = {
 }
 
 CELL_FILTER_SQL = (
-    CUSTOMER_FILTER_SQL.format(alias="c")
+    "(len($channels) = 0 OR list_contains($channels, c.first_channel))"
+    " AND (len($countries) = 0 OR list_contains($countries, c.country))"
     + " AND ($start IS NULL OR c.cohort_month >= date_trunc('month', CAST($start AS DATE)))"
     + " AND ($end IS NULL OR c.cohort_month < CAST($end AS DATE))"
 )
@@ -127,12 +128,43 @@ ORDER BY p.grp
 """  # noqa: S608 (group expressions come from _GROUP_SQL)
 
 
+_CUSTOMER_GROUP_SQL: dict[str, str] = {
+    "cohort_quarter": "date_trunc('quarter', cs.cohort_month)",
+    "cohort_month": "cs.cohort_month",
+    "first_channel": "coalesce(cs.first_channel, $unknown)",
+    "country": "coalesce(cs.country, $unknown)",
+}
+
+
+def _segment_value_sql(group: str | None) -> str:
+    """The value columns from per-customer scores, for a segment filter: score cells cannot
+    tell segment members apart, so the estimates are sums over the members and the intervals
+    are NULL (the Segments page compares segments with intervals)."""
+    key = _CUSTOMER_GROUP_SQL[group] if group else "'all'"
+    return f"""
+SELECT {key} AS "group",
+       count(*)::BIGINT AS customers,
+       sum(cs.revenue::DOUBLE) AS historical_revenue,
+       sum(s.expected_orders) AS expected_orders,
+       CAST(NULL AS DOUBLE) AS expected_orders_low,
+       CAST(NULL AS DOUBLE) AS expected_orders_high,
+       sum(s.predicted_cltv) AS predicted_cltv,
+       CAST(NULL AS DOUBLE) AS predicted_cltv_low,
+       CAST(NULL AS DOUBLE) AS predicted_cltv_high
+FROM customer_scores AS s
+JOIN customer_summary AS cs USING (customer_id)
+WHERE s.run_id = $run_id AND {CUSTOMER_SCOPE_SQL}
+GROUP BY ALL
+ORDER BY 1
+"""  # noqa: S608 (group expressions and filters are constants)
+
+
 def value_totals(
     store: Store, run_id: int, filters: Filters, interval: float = 0.8
 ) -> dict[str, float]:
     """Totals over the filtered customers: customers, historical revenue, expected orders and
     predicted CLTV with their intervals (empty dict when no customer matches)."""
-    sql = _value_sql(None)
+    sql = _segment_value_sql(None) if filters.segment else _value_sql(None)
     frame = store.query(sql, bind(sql, _params(filters, run_id, interval)))
     if frame.empty:
         return {}
@@ -147,7 +179,7 @@ def value_by(
     means (``*_per_customer``) with their intervals."""
     if dimension not in _GROUP_SQL:
         raise ValueError(f"dimension must be one of {', '.join(_GROUP_SQL)}, not {dimension!r}")
-    sql = _value_sql(dimension)
+    sql = _segment_value_sql(dimension) if filters.segment else _value_sql(dimension)
     frame = store.query(sql, bind(sql, _params(filters, run_id, interval)))
     n = frame["customers"].where(frame["customers"] > 0)
     for column in ("historical_revenue", "predicted_cltv", "predicted_cltv_low",

@@ -351,7 +351,7 @@ def test_sizes_sum_to_filtered_customers(sample_store: Store) -> None:
             {
                 k: v
                 for k, v in flt.named_params().items()
-                if k in ("channels", "countries", "unknown")
+                if k in ("channels", "countries", "unknown", "segment")
             },
         )
         assert c.loc[c["period_index"] == 0, "cohort_size"].sum() == expected
