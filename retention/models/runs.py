@@ -315,7 +315,9 @@ def _churn_risk(
         return None
 
 
-def _cltv_settings(settings: ModelSettings) -> CltvSettings:
+def cltv_settings(settings: ModelSettings) -> CltvSettings:
+    """The prediction settings of a run: the same seed and draws give the same parameter
+    draws, so predictions from a stored run can be reproduced (segment comparison)."""
     return CltvSettings(
         horizon_days=settings.horizon_days,
         unit=settings.unit,
@@ -369,7 +371,7 @@ def fit_scores(
             warnings.append(f"The {name} did not converge: {fit.message}.")
 
     note(0.35, "Predicting orders, spend and CLTV with intervals")
-    cltv_settings = _cltv_settings(settings)
+    prediction = cltv_settings(settings)
     predictions = predict_customers(
         bgnbd,
         gg,
@@ -377,13 +379,13 @@ def fit_scores(
         summary["recency"],
         summary["T"],
         summary["monetary_value"],
-        cltv_settings,
+        prediction,
     )
     warnings.extend(predictions.warnings)
 
     note(0.55, "Totals by cohort, channel and country")
     attributes = store.query(ATTRIBUTES_SQL, {"unknown": UNKNOWN})
-    cells = _score_cells(attributes, bgnbd, gg, summary, cltv_settings)
+    cells = _score_cells(attributes, bgnbd, gg, summary, prediction)
 
     note(0.65, "Training the churn-risk model")
     churn = _churn_risk(
