@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from retention.charts import models as charts
+from retention.filters import Filters
 from retention.metrics.value import DIMENSIONS, latest_scores_run_id
 from retention.models.runs import NoOrdersError, data_range, scores_are_stale
 from retention.models.settings import load_settings, save_settings
@@ -20,6 +21,7 @@ from ui.value_view import (
     PER_CUSTOMER_KEY,
     cached_cac,
     cached_distribution,
+    cached_segment_interval,
     cached_top,
     cached_totals,
     cached_value_by,
@@ -136,13 +138,25 @@ kpi_row(
         ),
     ]
 )
-if ctx.filters.segment:
+only_segment = ctx.filters.segment and ctx.filters == Filters(segment=ctx.filters.segment)
+if only_segment:
+    seg = cached_segment_interval(
+        ctx.store, ctx.db, ctx.data_version, ctx.filters.segment, interval
+    )
     st.caption(
         f"Predicted over the next {s.horizon_days} days for the segment "
-        f"**{ctx.filters.segment}**; expected orders: {totals['expected_orders']:,.0f}. "
-        "Intervals are not shown under a segment filter (they are stored per cohort month, "
-        "channel and country, not per segment); compare segments with their intervals on the "
-        "Segments page."
+        f"**{ctx.filters.segment}**, with {interval:.0%} intervals: "
+        f"{span(seg['predicted_cltv_per_customer_low'], seg['predicted_cltv_per_customer_high'])}"
+        f" per customer, {span(seg['predicted_cltv_low'], seg['predicted_cltv_high'])} in all. "
+        f"Expected orders: {seg['expected_orders']:,.0f} ({seg['expected_orders_low']:,.0f} "
+        f"to {seg['expected_orders_high']:,.0f})."
+    )
+elif ctx.filters.segment:
+    st.caption(
+        f"Predicted over the next {s.horizon_days} days for the segment "
+        f"**{ctx.filters.segment}** within the other filters; expected orders: "
+        f"{totals['expected_orders']:,.0f}. Intervals are shown for a segment on its own "
+        "(clear the dates, channel and country) or on the Segments page."
     )
 else:
     st.caption(

@@ -8,6 +8,11 @@
     python -m retention segment save NAME --rules JSON [--description TEXT] [--replace] [--db PATH]
     python -m retention segment list [--db PATH]
     python -m retention segment delete NAME [--db PATH]
+    python -m retention export --segment NAME [--db PATH] [--columns NAME ...]
+                               [--format csv|xlsx|parquet] [--holdout-pct P] [--seed S]
+                               [--out FILE] [--all-customers] [--delimiter , | ;] [--no-bom]
+    python -m retention lift --export-id ID [--db PATH] [--end DATE] [--confidence C]
+                             [--format text|json]
     python -m retention tables [--db PATH]
     python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
                               [--end DATE] [--channel C ...] [--country C ...]
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -137,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p_seg_delete)
     p_seg_delete.add_argument("name", help="segment name")
 
+    _add_export_and_lift(sub, add_db)
+
     p_tables = sub.add_parser("tables", help="list the tables and their row counts")
     add_db(p_tables)
 
@@ -183,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fit(db, args)
         if args.command == "segment":
             return _segment(db, args)
+        if args.command == "export":
+            return _export(db, args)
+        if args.command == "lift":
+            return _lift(db, args)
         if args.command == "tables":
             return _tables(db)
         if args.command == "table":
@@ -492,4 +503,219 @@ def _table(db: Path, args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(frame.to_csv(index=False))
+    return 0
+
+
+# --- export and lift ------------------------------------------------------------------------
+
+
+def _add_export_and_lift(sub: argparse._SubParsersAction, add_db: Callable[..., None]) -> None:
+    p_export = sub.add_parser(
+        "export", help="write a segment's target list (CSV, Excel, Parquet) with a holdout group"
+    )
+    add_db(p_export)
+    p_export.add_argument("--segment", required=True, help="name of a saved segment")
+    p_export.add_argument(
+        "--columns",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="columns in the file, by name (spaces or commas); group is always included "
+        "(default: all but accepts_marketing)",
+    )
+    p_export.add_argument("--format", choices=["csv", "xlsx", "parquet"], default="csv")
+    p_export.add_argument(
+        "--holdout-pct",
+        type=float,
+        default=10.0,
+        help="share of the list held out (not contacted) to measure lift, in %% (default: 10)",
+    )
+    p_export.add_argument("--seed", type=int, default=0, help="seed of the holdout draw")
+    p_export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="file to write (default: <segment>-<today>.<format> in the current folder)",
+    )
+    p_export.add_argument(
+        "--all-customers",
+        action="store_true",
+        help="include customers who do not accept marketing (default: only those who do)",
+    )
+    p_export.add_argument(
+        "--delimiter",
+        choices=[",", ";", "comma", "semicolon"],
+        default=",",
+        metavar="D",
+        help="CSV delimiter: , or ; (default: ,)",
+    )
+    p_export.add_argument(
+        "--no-bom", action="store_true", help="CSV without the UTF-8 byte-order mark Excel uses"
+    )
+
+    p_lift = sub.add_parser(
+        "lift", help="lift of a recorded export: orders of target vs holdout since the export"
+    )
+    add_db(p_lift)
+    p_lift.add_argument("--export-id", type=int, required=True, help="export number")
+    p_lift.add_argument(
+        "--end", type=_date, default=None, help="last day counted (default: last order day)"
+    )
+    p_lift.add_argument(
+        "--confidence", type=float, default=0.95, help="interval level (default: 0.95)"
+    )
+    p_lift.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def _export(db: Path, args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from retention.segments.saved import SegmentError
+    from retention.store import Store, StoreError
+    from retention.targets import (
+        DEFAULT_COLUMNS,
+        TargetError,
+        build_target_list,
+        default_file_name,
+        record_export,
+        write_target_file,
+    )
+
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    columns = (
+        [c for item in args.columns for c in item.split(",") if c.strip()]
+        if args.columns
+        else DEFAULT_COLUMNS
+    )
+    delimiter = _ESCAPES.get(args.delimiter, args.delimiter)
+    try:
+        with Store(db) as store:
+            targets = build_target_list(
+                store,
+                args.segment,
+                columns,
+                marketing_only=not args.all_customers,
+                holdout_pct=args.holdout_pct,
+                seed=args.seed,
+            )
+            if targets.customers == 0:
+                why = (
+                    f"; {targets.excluded_no_consent:,} members do not accept marketing "
+                    "(--all-customers includes them)"
+                    if targets.excluded_no_consent
+                    else ""
+                )
+                print(
+                    f"error: segment {targets.segment_name!r} has no customer to export{why}. "
+                    "Nothing was written.",
+                    file=sys.stderr,
+                )
+                return 1
+            data = write_target_file(
+                targets.frame, args.format, delimiter=delimiter, bom=not args.no_bom
+            )
+            out: Path = args.out or Path.cwd() / default_file_name(
+                targets.segment_name, args.format, date.today()
+            )
+            # Write under a temporary name and rename, so a failed export leaves no half file.
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                export_id = record_export(
+                    store, targets, columns=list(targets.frame.columns), file_format=args.format
+                )
+                os.replace(tmp, out)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    except (SegmentError, TargetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, OSError) as exc:
+        print(f"error: {exc}\nnothing was exported.", file=sys.stderr)
+        return 1
+    settings = targets.settings
+    print(f"wrote {out} ({args.format}, {len(data):,} bytes)")
+    print(
+        f"export {export_id}: segment {targets.segment_name!r}, {targets.customers:,} customers: "
+        f"{targets.target:,} target, {targets.holdout:,} holdout "
+        f"({settings.holdout_pct:g}%, seed {settings.seed})"
+    )
+    if settings.marketing_only:
+        print(f"excluded (no marketing consent): {targets.excluded_no_consent:,}")
+    else:
+        print("excluded: none (--all-customers: consent not checked)")
+    print(
+        "contact only the rows with group=target; measure the lift later with "
+        f"`python -m retention lift --export-id {export_id}`"
+    )
+    return 0
+
+
+def _signed(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else format(value, "+" + fmt)
+
+
+def _lift(db: Path, args: argparse.Namespace) -> int:
+    import json
+
+    from retention.lift import export_lift
+    from retention.store import Store, StoreError
+    from retention.targets import ExportNotFoundError
+
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    try:
+        with Store(db, read_only=True) as store:
+            lift = export_lift(store, args.export_id, end=args.end, confidence=args.confidence)
+    except (ExportNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(lift.to_dict(), indent=1, ensure_ascii=False))
+        sys.stdout.write("\n")
+    else:
+        made = lift.created_at.date().isoformat()
+        data_day = lift.data_last_day.isoformat() if lift.data_last_day else "no orders"
+        print(
+            f"export {lift.export_id}: segment {lift.segment_name!r}, made {made} "
+            f"from orders up to {data_day}"
+        )
+        if lift.start is not None and lift.end is not None:
+            print(f"orders from {lift.start} to {lift.end} ({lift.days} days)")
+        print(f"{'group':<8} {'customers':>9} {'buyers':>7} {'repeat-purchase rate':>21} "
+              f"{'revenue per customer':>21}")  # fmt: skip
+        for g in (lift.target, lift.holdout):
+            rate = "n/a" if g.repeat_purchase_rate is None else f"{g.repeat_purchase_rate:.1%}"
+            rpc = "n/a" if g.revenue_per_customer is None else f"{g.revenue_per_customer:,.2f}"
+            print(f"{g.group:<8} {g.customers:>9,} {g.buyers:>7,} {rate:>21} {rpc:>21}")
+        level = f"{lift.confidence:.0%}"
+        for est, scale, fmt, unit in (
+            (lift.repeat_purchase_rate, 100.0, ".1f", " points"),
+            (lift.revenue_per_customer, 1.0, ",.2f", ""),
+        ):
+            if est.difference is None:
+                print(f"{est.label.lower()} lift: not measurable")
+                continue
+            diff = _signed(est.difference * scale, fmt)
+            text = f"{est.label.lower()} lift: {diff}{unit}"
+            if est.low is not None and est.high is not None:
+                low, high = _signed(est.low * scale, fmt), _signed(est.high * scale, fmt)
+                text += f" ({level} CI {low} to {high})"
+            if est.relative_pct is not None:
+                text += f", relative {est.relative_pct:+.1f}%"
+            if est.p_value is not None:
+                text += f", p = {est.p_value:.3g}"
+            print(text)
+    for warning in lift.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ __all__ = [
     "PER_CUSTOMER_KEY",
     "cached_cac",
     "cached_distribution",
+    "cached_segment_interval",
     "cached_top",
     "cached_totals",
     "cached_value_by",
@@ -65,6 +66,21 @@ def cached_cac(
     _store: Store, db: str, data_version: int, run_id: int, filters: Filters, interval: float
 ) -> pd.DataFrame:
     return value.cac_by_channel(_store, run_id, filters, interval)
+
+
+@st.cache_data(ttl=_TTL, max_entries=_MAX, show_spinner=False)
+def cached_segment_interval(
+    _store: Store, db: str, data_version: int, segment: str, interval: float
+) -> dict[str, float]:
+    """The segment's predicted CLTV and expected orders with intervals, from the stored
+    parameters (all members; exact when no other filter narrows them)."""
+    from retention.segments.compare import predicted_cltv_by_segment
+    from retention.segments.saved import get_segment
+
+    frame = predicted_cltv_by_segment(
+        _store, [get_segment(_store, segment).segment_id], interval=interval
+    )
+    return {k: float(v) for k, v in frame.iloc[0].items() if k not in ("segment_id", "name")}
 
 
 def settings_form(current: ModelSettings) -> ModelSettings | None:
