@@ -242,6 +242,8 @@ def _money(value: float | None) -> str:
 
 
 rate, revenue = lift.repeat_purchase_rate, lift.revenue_per_customer
+if lift.days <= 0:
+    st.stop()  # the warning above says why there is nothing to measure yet
 kpi_row(
     [
         Kpi("Bought again, target", _share(rate.target),
@@ -250,14 +252,15 @@ kpi_row(
         Kpi("Bought again, holdout", _share(rate.holdout),
             f"The same share among the {lift.holdout.customers:,} held-out customers."),
         Kpi("Lift in repeat-purchase rate", _pp(rate.difference),
-            "Target minus holdout, in percentage points; the interval is below.",
+            "Target minus holdout, in percentage points; below it the 95% interval.",
             delta=None if rate.low is None else f"95%: {_pp(rate.low)} to {_pp(rate.high)}",
-            delta_color="off"),
+            delta_color="off", delta_arrow="off"),
         Kpi("Lift in revenue per customer", _money(revenue.difference),
-            "Target minus holdout revenue per customer (non-buyers count as 0).",
+            "Target minus holdout revenue per customer (non-buyers count as 0); below it the "
+            "95% interval.",
             delta=None if revenue.low is None
             else f"95%: {_money(revenue.low)} to {_money(revenue.high)}",
-            delta_color="off"),
+            delta_color="off", delta_arrow="off"),
     ]
 )  # fmt: skip
 p_rate = "–" if rate.p_value is None else f"{rate.p_value:.3f}"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from retention.ingest.load import load_frames
 from retention.segments.saved import save_segment
 from retention.store import Store
 from retention.targets import list_exports
 from tests.apptest_helpers import assert_ok, copy_of, fitted_shop, metrics, open_page, use
+from tests.conftest import frame
 from ui.nav import PAGES_DIR
 
 PAGE = str(PAGES_DIR / "export.py")
@@ -56,10 +58,28 @@ def test_prepare_record_and_lift(
         "holdout": holdout,
     }
     assert holdout == round(consenting * 0.2) or abs(holdout - consenting * 0.2) <= 0.5
-    # The lift of the export just made: no orders after it yet, and the page says so.
-    assert "Lift in repeat-purchase rate" in metrics(at)
-    assert any("no orders after" in w.value.lower() or "no days" in w.value.lower()
-               for w in at.warning)  # fmt: skip
+    # The lift of the export just made: no days have passed, so no figures, only the reason.
+    assert "Lift in repeat-purchase rate" not in metrics(at)
+    assert any("No days have passed" in w.value for w in at.warning)
+    # Orders arrive after the export: two target customers buy once each.
+    with Store(path) as s:
+        buyers = s.query(
+            "SELECT customer_id FROM export_members WHERE \"group\" = 'target' "
+            "ORDER BY customer_id LIMIT 2"
+        )["customer_id"].tolist()
+        late = frame(
+            "orders",
+            [{"order_id": f"late-{i}", "customer_id": c, "ordered_at": "2026-11-15",
+              "revenue": 50.0} for i, c in enumerate(buyers)],
+        )  # fmt: skip
+        load_frames(s, {"orders": late}, source_name="late", replace=False)
+    at.run()
+    assert_ok(at)
+    shown = metrics(at)
+    # 2 of the target customers bought; nobody in the holdout.
+    assert shown["Bought again, target"] == f"{2 / target:.1%}"
+    assert shown["Bought again, holdout"] == "0.0%"
+    assert shown["Lift in repeat-purchase rate"] == f"{100 * 2 / target:+.1f} pp"
 
 
 def test_no_segment_says_where_to_build_one(

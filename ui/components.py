@@ -20,6 +20,7 @@ class Kpi:
     delta_color: Literal["normal", "inverse", "off"] = "normal"
     delta_description: str | None = None
     trend: tuple[float, ...] | None = None  # oldest first, for the sparkline
+    delta_arrow: Literal["auto", "up", "down", "off"] = "auto"  # "off" for an interval text
 
 
 def kpi_row(kpis: Sequence[Kpi], per_row: int = 4) -> None:
@@ -33,6 +34,7 @@ def kpi_row(kpis: Sequence[Kpi], per_row: int = 4) -> None:
                 delta=kpi.delta,
                 delta_color=kpi.delta_color,
                 delta_description=kpi.delta_description,
+                delta_arrow=kpi.delta_arrow,
                 help=kpi.definition,
                 border=True,
                 chart_data=list(kpi.trend) if kpi.trend else None,
