@@ -133,6 +133,8 @@ class Group:
 
 
 def _number(value: Any, where: str) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RuleError(f"{where}: enter a number")
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             value = float(str(value).strip())
@@ -156,6 +158,8 @@ def _text(value: Any, where: str) -> str:
 
 
 def _day(value: Any, where: str) -> date:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RuleError(f"{where}: pick a date")
     if isinstance(value, date):
         return value
     try:

@@ -185,6 +185,8 @@ def test_describe_in_plain_words() -> None:
         (one("email", "=", "x"), "unknown attribute 'email'"),
         (one("orders", "in", ["1"]), "allows the operators"),
         (one("orders", ">", "ten"), "not a number"),
+        (one("orders", ">"), "enter a number"),
+        (one("cohort_month", "before"), "pick a date"),
         (one("orders", ">", float("nan")), "finite"),
         (one("revenue", "between", [5]), "two values"),
         (one("revenue", "between", [9, 1]), "above the high end"),
