@@ -360,6 +360,15 @@ def _log_odds_dropped(params: BgNbdParams, x: Array, t_x: Array, big_t: Array) -
     return np.where(repeat, log_odds, -np.inf)
 
 
+def _one_minus(log_decay: Array, hyper: Array) -> Array:
+    """1 − e^log_decay · hyper, with expm1's precision where hyper > 0; at extreme parameters
+    (a > 1 far out, as on tiny shops) the hypergeometric factor can be ≤ 0, where the plain
+    form is used instead of taking its log."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precise = -special.expm1(log_decay + np.log(hyper))
+    return np.where(hyper > 0, precise, 1.0 - np.exp(log_decay) * hyper)
+
+
 def p_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
     """P(still active at T | x, t_x, T) (Fader, Hardie & Lee 2007, eq. 1):
 
@@ -385,8 +394,8 @@ def expected_purchases(
     ts, xs, tx, big_t = (np.asarray(v, dtype="float64") for v in (t, x, t_x, T))
     horizon = alpha + big_t + ts
     hyper = special.hyp2f1(r + xs, b + xs, a + b + xs - 1.0, ts / horizon)
-    decay = np.exp((r + xs) * (np.log(alpha + big_t) - np.log(horizon)))
-    bracket = -special.expm1(np.log(decay) + np.log(hyper))
+    log_decay = (r + xs) * (np.log(alpha + big_t) - np.log(horizon))
+    bracket = _one_minus(log_decay, hyper)
     return (a + b + xs - 1.0) / (a - 1.0) * bracket * p_alive(params, xs, tx, big_t)
 
 
@@ -400,5 +409,5 @@ def expected_purchases_unconditional(params: BgNbdParams, t: ArrayLike) -> Array
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     ts = np.asarray(t, dtype="float64")
     hyper = special.hyp2f1(r, b, a + b - 1.0, ts / (alpha + ts))
-    log_term = r * (np.log(alpha) - np.log(alpha + ts)) + np.log(hyper)
-    return (a + b - 1.0) / (a - 1.0) * -special.expm1(log_term)
+    log_decay = r * (np.log(alpha) - np.log(alpha + ts))
+    return (a + b - 1.0) / (a - 1.0) * _one_minus(log_decay, hyper)
