@@ -381,8 +381,12 @@ def build_target_list(
     marketing_only: bool = True,
     holdout_pct: float = 10.0,
     seed: int = 0,
+    offer: str | None = None,
 ) -> TargetList:
     """The target list of the saved segment ``segment_name``.
+
+    ``offer``: one offer for every row (a scenario's discount or loyalty invitation) instead
+    of the suggested offer per reason code.
 
     Members come from ``segment_members`` (refreshed on save, import and refit), one row per
     member, attributes from ``customer_attributes``; with ``marketing_only`` those who do not
@@ -406,7 +410,7 @@ def build_target_list(
     rows["reason_text"] = (
         reasons["reason_description"] + f" In segment '{segment.name}': {description}"
     )
-    rows["offer"] = reasons["offer"]
+    rows["offer"] = reasons["offer"] if offer is None else str(offer).strip()
     frame = rows[list(chosen)].reset_index(drop=True)
     members = rows[["customer_id", "group"]].reset_index(drop=True)
     holdout = int((members["group"] == "holdout").sum())

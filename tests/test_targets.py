@@ -429,3 +429,9 @@ def test_sample_shop_list(fitted: Store) -> None:
     assert (f["predicted_cltv_low"] <= f["predicted_cltv"] + 1e-9).all()
     assert (f["predicted_cltv"] <= f["predicted_cltv_high"] + 1e-9).all()
     assert f["customer_id"].is_unique and f["customer_id"].is_monotonic_increasing
+
+
+def test_one_offer_for_everyone_replaces_the_suggestions(shop: Store) -> None:
+    tl = build_target_list(shop, "All", ["customer_id", "offer"], offer="15% off, 14 days")
+    assert set(tl.frame["offer"]) == {"15% off, 14 days"}
+    assert len(tl.frame) == 4  # the same consenting members as without an offer
