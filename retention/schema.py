@@ -533,6 +533,26 @@ EXPORT_MEMBERS = Table(
     ),
 )
 
+SCENARIOS = Table(
+    name="scenarios",
+    label="Scenarios",
+    description="Saved what-if scenarios: kind, segment, inputs and the result summary (JSON).",
+    kind="state",
+    key=("scenario_id",),
+    columns=(
+        Column("scenario_id", "int", "Scenario number.", nullable=False),
+        Column("name", "text", "Unique name.", nullable=False),
+        Column(
+            "kind", "text", "discount or loyalty.", nullable=False, allowed=("discount", "loyalty")
+        ),
+        Column("segment_name", "text", "Segment the scenario targets.", nullable=False),
+        Column("inputs", "json", "The scenario's inputs (JSON).", nullable=False),
+        Column("result", "json", "Summary of the simulated result when saved (JSON)."),
+        Column("created_at", "timestamp", "When it was saved first (UTC).", nullable=False),
+        Column("updated_at", "timestamp", "When it was last changed (UTC).", nullable=False),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -554,6 +574,7 @@ TABLES: dict[str, Table] = {
         SEGMENT_MEMBERS,
         EXPORTS,
         EXPORT_MEMBERS,
+        SCENARIOS,
     )
 }
 CANONICAL_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "canonical")
@@ -618,6 +639,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             TABLES["segment_members"].ddl(),
             TABLES["exports"].ddl(),
             TABLES["export_members"].ddl(),
+        ),
+    ),
+    Migration(
+        5,
+        "scenarios",
+        (
+            TABLES["scenarios"].ddl(),
+            "CREATE UNIQUE INDEX IF NOT EXISTS scenarios_name ON scenarios (name)",
         ),
     ),
 )
