@@ -13,6 +13,8 @@
                                [--out FILE] [--all-customers] [--delimiter , | ;] [--no-bom]
     python -m retention lift --export-id ID [--db PATH] [--end DATE] [--confidence C]
                              [--format text|json]
+    python -m retention simulate --kind discount|loyalty --segment NAME [--param NAME=VALUE ...]
+                                 [--horizon-days N] [--draws N] [--seed S] [--format text|json]
     python -m retention tables [--db PATH]
     python -m retention table NAME [--db PATH] [--period week|month|quarter] [--start DATE]
                               [--end DATE] [--channel C ...] [--country C ...]
@@ -144,6 +146,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_export_and_lift(sub, add_db)
 
+    p_sim = sub.add_parser(
+        "simulate", help="simulate a discount campaign or a loyalty programme on a segment"
+    )
+    add_db(p_sim)
+    p_sim.add_argument("--kind", choices=["discount", "loyalty"], required=True)
+    p_sim.add_argument("--segment", required=True, help="saved segment to target")
+    p_sim.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a scenario input, e.g. discount=0.15 reach=0.6 uplift_low=0.05 uplift_high=0.2 "
+        "margin=0.4 cost_per_contact=0.1 uplift_mode=reactivation (discount) or enrolment=0.3 "
+        "points_per_unit=1 point_value=0.01 redemption=0.7 fixed_cost=5000 "
+        "cost_per_member=1 (loyalty); repeat for several",
+    )
+    p_sim.add_argument("--horizon-days", type=int, default=None, help="default: the model's")
+    p_sim.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws")
+    p_sim.add_argument("--seed", type=int, default=0)
+    p_sim.add_argument("--format", choices=["text", "json"], default="text")
+
     p_tables = sub.add_parser("tables", help="list the tables and their row counts")
     add_db(p_tables)
 
@@ -190,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fit(db, args)
         if args.command == "segment":
             return _segment(db, args)
+        if args.command == "simulate":
+            return _simulate(db, args)
         if args.command == "export":
             return _export(db, args)
         if args.command == "lift":
@@ -381,6 +406,63 @@ def _print_rejected(rejected: object, limit: int = 10) -> None:
     print(f"first rejected rows (of {len(rejected)}):", file=sys.stderr)
     for row in rejected.head(limit).itertuples(index=False):
         print(f"  line {row.line_number}: {row.reason}", file=sys.stderr)
+
+
+def _scenario_inputs(kind: str, items: Sequence[str]) -> dict[str, object]:
+    """--param NAME=VALUE pairs as the scenario's inputs (numbers where they parse)."""
+    values: dict[str, object] = {"kind": kind}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param {item!r}: write it as NAME=VALUE")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            values[name.strip()] = text.strip()
+    return values
+
+
+def _simulate(db: Path, args: argparse.Namespace) -> int:
+    import json
+
+    from retention.scenarios import scenario_from_dict, segment_baseline, simulate
+    from retention.segments.saved import SegmentError, get_segment
+    from retention.store import Store, StoreError
+
+    if not db.exists():
+        print(f"error: {db} does not exist", file=sys.stderr)
+        return 2
+    try:
+        scenario = scenario_from_dict(_scenario_inputs(args.kind, args.param))
+        with Store(db, read_only=True) as store:
+            segment = get_segment(store, args.segment)
+            baseline = segment_baseline(store, segment.segment_id, horizon_days=args.horizon_days)
+        result = simulate(baseline, scenario, draws=args.draws, seed=args.seed)
+    except (ValueError, TypeError, SegmentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n")
+        return 0
+    level = f"{result.interval:.0%}"
+    print(
+        f"{args.kind} scenario on {segment.name!r}: {result.customers:,} customers, "
+        f"{result.horizon_days} days, {args.draws:,} draws (seed {args.seed})"
+    )
+    print(f"{'outcome':<28} {'estimate':>14} {level + ' interval':>30}")
+    for name, row in result.summary.iterrows():
+        print(f"{name:<28} {row['estimate']:>14,.2f} {row['low']:>14,.2f} to {row['high']:>12,.2f}")
+    print(f"probability of losing money: {result.p_loss:.1%}")
+    if result.break_even_uplift is None:
+        print("break-even uplift: none within the allowed range")
+    else:
+        print(f"break-even uplift: {result.break_even_uplift:.2%}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
 
 
 def _segment(db: Path, args: argparse.Namespace) -> int:
