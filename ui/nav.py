@@ -35,5 +35,6 @@ def all_pages() -> list[st.Page]:
         _page("model_quality.py", "Model quality", ":material/fact_check:"),
         _page("segments.py", "Segments", ":material/groups:"),
         _page("export.py", "Export", ":material/download:"),
+        _page("scenarios.py", "Scenarios", ":material/science:"),
     ]
     return [overview_page(), *[p for p in analysis if p is not None], data_page()]
