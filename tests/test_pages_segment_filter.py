@@ -13,8 +13,8 @@ from tests.apptest_helpers import APP, assert_ok, fitted_shop, use
 from ui import state
 from ui.nav import PAGES_DIR
 
-PAGES = ["overview", "cohorts", "churn", "conversion", "value", "model_quality", "segments", "scenarios",
-         "export", "data"]  # fmt: skip
+PAGES = ["overview", "cohorts", "churn", "conversion", "value", "model_quality", "segments",
+         "scenarios", "export", "data"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
