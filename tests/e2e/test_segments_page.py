@@ -93,11 +93,14 @@ def test_build_save_and_list_a_segment(
     # Back in the builder (the saved rules are loaded): a sub-group with its own OR.
     page.get_by_role("button", name="Load into the builder").click()
     wait_for_app(page)
+    # Wait until the builder shows the loaded rules before clicking again: a click during the
+    # rerun would be lost on a busy machine.
+    expect(page.get_by_text(f"Editing the rules of “{name}”")).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Add group", exact=True).click()
     wait_for_app(page)
     shot(page, "segments-build-with-group")
     assert_no_error(page, alerts=True)
-    expect(page.get_by_text("Group: customers who match")).to_be_visible()
+    expect(page.get_by_text("Group: customers who match")).to_be_visible(timeout=20_000)
     expect(
         page.get_by_text(re.compile(r"In words: .* and \(Days since last order"))
     ).to_be_visible()
