@@ -229,6 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise AssertionError(args.command)
 
 
+def _missing(db: Path) -> bool:
+    """True (after saying so) when the database file does not exist."""
+    if db.exists():
+        return False
+    print(f"error: {db} does not exist", file=sys.stderr)
+    return True
+
+
 def _progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
@@ -338,8 +346,7 @@ def _fit(db: Path, args: argparse.Namespace) -> int:
     from retention.models.settings import load_settings
     from retention.store import Store, StoreError
 
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     overrides = {
         k: v
@@ -429,8 +436,7 @@ def _simulate(db: Path, args: argparse.Namespace) -> int:
     from retention.segments.saved import SegmentError, get_segment
     from retention.store import Store, StoreError
 
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     try:
         scenario = scenario_from_dict(_scenario_inputs(args.kind, args.param))
@@ -476,8 +482,7 @@ def _segment(db: Path, args: argparse.Namespace) -> int:
     )
     from retention.store import Store, StoreError
 
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     try:
         if args.segment_command == "list":
@@ -546,8 +551,7 @@ def _table(db: Path, args: argparse.Namespace) -> int:
         )
         print(f"error: unknown table {args.name!r}; the tables are:\n{known}", file=sys.stderr)
         return 2
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     try:
         filters = Filters(
@@ -664,8 +668,7 @@ def _export(db: Path, args: argparse.Namespace) -> int:
         write_target_file,
     )
 
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     columns = (
         [c for item in args.columns for c in item.split(",") if c.strip()]
@@ -750,8 +753,7 @@ def _lift(db: Path, args: argparse.Namespace) -> int:
     from retention.store import Store, StoreError
     from retention.targets import ExportNotFoundError
 
-    if not db.exists():
-        print(f"error: {db} does not exist", file=sys.stderr)
+    if _missing(db):
         return 2
     try:
         with Store(db, read_only=True) as store:
