@@ -110,7 +110,7 @@ from retention.models.cltv import MAX_HORIZON_DAYS, predict_customers
 from retention.models.rfm_sql import Queryable
 from retention.models.runs import cltv_settings, latest_run, scores_are_stale
 from retention.segments.attributes import CUSTOMER_ATTRIBUTES_SQL, RFM_SEGMENT_ORDER
-from retention.segments.compare import fits_from_run
+from retention.segments.compare import MEMBER_SCORES_SQL, fits_from_run
 
 __all__ = [
     "DEFAULT_DRAWS",
@@ -398,18 +398,6 @@ def _aov(orders: Any, revenue: Any) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
-_MEMBERS_SQL = """
-SELECT m.customer_id, s.frequency, s.recency, s."T", s.monetary_value
-FROM segment_members AS m
-JOIN customer_summary AS c USING (customer_id)
-LEFT JOIN customer_scores AS s ON s.customer_id = m.customer_id AND s.run_id = $run_id
-WHERE m.segment_id = $segment_id
-ORDER BY m.customer_id
-"""
-"""Members of one segment (with at least one counted order) and their model inputs from run
-``$run_id`` (NULL when the run has no scores for them)."""
-
-
 def segment_baseline(
     db: Queryable, segment_id: int, *, horizon_days: int | None = None
 ) -> SegmentBaseline:
@@ -448,7 +436,7 @@ def segment_baseline(
         margin=1.0,
         annual_discount_rate=0.0,
     )  # CltvSettings validates the horizon
-    members = db.query(_MEMBERS_SQL, {"segment_id": int(segment_id), "run_id": run.run_id})
+    members = db.query(MEMBER_SCORES_SQL, {"ids": [int(segment_id)], "run_id": run.run_id})
     scored = members.dropna(subset=["frequency", "recency", "T"])
     if scored.empty:
         raise ValueError(

@@ -97,6 +97,7 @@ __all__ = [
     "CLTV_COLUMNS",
     "CURVE_COLUMNS",
     "MAX_SEGMENTS",
+    "MEMBER_SCORES_SQL",
     "MIN_SEGMENTS",
     "OVERLAP_COLUMNS",
     "OVERLAP_WARNING_SHARE",
@@ -471,7 +472,7 @@ def fits_from_run(run: ModelRun) -> tuple[BgNbdFit, GammaGammaFit]:
 
 
 MEMBER_SCORES_SQL = """
-SELECT m.segment_id, s.frequency, s.recency, s."T", s.monetary_value
+SELECT m.segment_id, m.customer_id, s.frequency, s.recency, s."T", s.monetary_value
 FROM segment_members AS m
 JOIN customer_summary AS c USING (customer_id)
 LEFT JOIN customer_scores AS s ON s.customer_id = m.customer_id AND s.run_id = $run_id
