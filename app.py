@@ -1,10 +1,17 @@
-"""Retention Lab: the frame. Page config, shared sidebar, navigation over pages/."""
+"""Retention Lab: the frame. Page config, login gate, shared sidebar, navigation over pages/."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from ui.access import (
+    go_to_resumed_page,
+    render_access_sidebar,
+    require_access,
+    resume_link_after_login,
+)
 from ui.context import mark_frame
+from ui.links import publish, render_share
 from ui.nav import all_pages
 from ui.sidebar import render_sidebar
 from ui.store import db_path, ensure_database
@@ -16,7 +23,18 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+access = require_access()  # with [auth] in secrets: nothing below runs before login
+resumed = resume_link_after_login()
+pages = all_pages()
+page = st.navigation(pages)
 mark_frame()
 store = ensure_database()
 render_sidebar(store, str(db_path()))
-st.navigation(all_pages()).run()
+share_slot = st.sidebar.container()
+render_access_sidebar(access)
+go_to_resumed_page(resumed, page, pages)
+try:
+    page.run()
+finally:
+    publish()
+    render_share(share_slot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
+from ui.access import can_edit, editor_only_note
 from ui.context import page_context
 from ui.data_views import health_view, history_view
 from ui.import_wizard import import_view
@@ -13,6 +14,11 @@ ctx = page_context()
 st.title("Data")
 
 VIEWS = {"Import": import_view, "History": history_view, "Health": health_view}
-st.session_state.setdefault(state.DATA_VIEW, "Import")
+if not can_edit():
+    VIEWS.pop("Import")
+    editor_only_note("import data")
+st.session_state.setdefault(state.DATA_VIEW, next(iter(VIEWS)))
+if st.session_state[state.DATA_VIEW] not in VIEWS:
+    st.session_state[state.DATA_VIEW] = next(iter(VIEWS))
 view = st.segmented_control("View", list(VIEWS), key=state.DATA_VIEW, label_visibility="collapsed")
-VIEWS[view or "Import"](ctx)
+VIEWS[view or next(iter(VIEWS))](ctx)

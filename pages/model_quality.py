@@ -13,6 +13,7 @@ from retention.models.holdout import default_calibration_end
 from retention.models.runs import NoOrdersError, data_range
 from retention.models.settings import load_settings
 from ui import format as fmt
+from ui.access import can_edit, editor_only_note
 from ui.components import Kpi, empty_state, kpi_row
 from ui.context import page_context
 from ui.models_view import cached_runs, run_check_with_progress
@@ -51,18 +52,23 @@ runs = cached_runs(ctx.store, ctx.db, ctx.data_version, "holdout")
 default_end = runs[0].calibration_end if runs else default_calibration_end(first_day, last_day)
 st.session_state.setdefault(CALIBRATION_KEY, default_end)
 
-with st.form("quality.form", border=True):
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
-    calibration_end = left.date_input(
-        "Calibration end",
-        min_value=first_day,
-        max_value=last_day - timedelta(days=1),
-        key=CALIBRATION_KEY,
-        help="The models see orders up to and including this day, and predict the rest. "
-        "Default: three quarters of the way through your history "
-        f"({first_day:%d %b %Y} to {last_day:%d %b %Y}).",
-    )
-    submitted = right.form_submit_button("Run the check", type="primary", width="stretch")
+submitted = False
+calibration_end = st.session_state[CALIBRATION_KEY]
+if not can_edit():
+    editor_only_note("run the check (it stores a new model run)")
+else:
+    with st.form("quality.form", border=True):
+        left, right = st.columns([2, 1], vertical_alignment="bottom")
+        calibration_end = left.date_input(
+            "Calibration end",
+            min_value=first_day,
+            max_value=last_day - timedelta(days=1),
+            key=CALIBRATION_KEY,
+            help="The models see orders up to and including this day, and predict the rest. "
+            "Default: three quarters of the way through your history "
+            f"({first_day:%d %b %Y} to {last_day:%d %b %Y}).",
+        )
+        submitted = right.form_submit_button("Run the check", type="primary", width="stretch")
 if submitted:
     run = run_check_with_progress(ctx.store, calibration_end, load_settings(ctx.store))
     if run is not None:

@@ -12,6 +12,7 @@ from retention.models.runs import NoOrdersError, data_range, scores_are_stale
 from retention.models.settings import load_settings, save_settings
 from ui import cache
 from ui import format as fmt
+from ui.access import can_edit, editor_only_note
 from ui.components import Kpi, empty_state, kpi_row
 from ui.context import page_context
 from ui.models_view import cached_latest_run, refit_scores_with_progress, settings_sentence
@@ -45,8 +46,13 @@ run = cached_latest_run(ctx.store, ctx.db, ctx.data_version, "scores")
 run_id = latest_scores_run_id(ctx.store)
 settings = load_settings(ctx.store)
 
+new_settings = None
 with st.expander("Model settings", icon=":material/tune:", expanded=run is None):
-    new_settings = settings_form(settings)
+    if can_edit():
+        new_settings = settings_form(settings)
+    else:
+        st.write(settings_sentence(settings))
+        editor_only_note("change the settings and refit the models")
 if new_settings is not None:
     save_settings(ctx.store, new_settings)
     if refit_scores_with_progress(ctx.store, new_settings) is not None:
@@ -56,6 +62,9 @@ if run is None or run_id is None:
     empty_state(
         "The models have not been fitted on this data yet. Check the settings above and press "
         "**Save and refit** (it takes a few seconds for tens of thousands of customers)."
+        if can_edit()
+        else "The models have not been fitted on this data yet; an editor of this app can fit "
+        "them here."
     )
     st.stop()
 
@@ -66,7 +75,7 @@ if scores_are_stale(ctx.store, run):
         f"the fit of {run.created_at:%d %b %Y %H:%M} UTC.",
         icon=":material/history:",
     )
-    refit = right.button("Refit now", type="primary")
+    refit = can_edit() and right.button("Refit now", type="primary")
     if refit and refit_scores_with_progress(ctx.store, settings) is not None:
         st.rerun()
 

@@ -47,6 +47,7 @@ from retention.targets import (
     write_target_file,
 )
 from ui import format as fmt
+from ui.access import can_edit, editor_only_note, editors_only
 from ui.components import Kpi, empty_state, kpi_row
 
 __all__ = [
@@ -1288,6 +1289,7 @@ def render_comparison(currency: str | None) -> None:
 # --- saved scenarios ------------------------------------------------------------------------
 
 
+@editors_only
 def _save(store: Store, run: ScenarioRun, result_dict: dict[str, Any]) -> None:
     name = str(st.session_state.get(SAVE_NAME_KEY, "")).strip()
     replace = bool(st.session_state.get(SAVE_REPLACE_KEY, False))
@@ -1304,6 +1306,9 @@ def _save(store: Store, run: ScenarioRun, result_dict: dict[str, Any]) -> None:
 
 
 def render_save(store: Store, run: ScenarioRun, result: sc.ScenarioResult) -> None:
+    if not can_edit():
+        editor_only_note("save scenarios")
+        return
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.text_input(
             "Name",
@@ -1380,6 +1385,7 @@ def _load(store: Store, saved: SavedScenario, segments: Sequence[SegmentInfo]) -
     flash(f"Loaded “{saved.name}” into the form and simulated it on the current data.")
 
 
+@editors_only
 def _delete(store: Store, name: str) -> None:
     try:
         delete_scenario(store, name)
@@ -1430,13 +1436,14 @@ def render_saved_scenarios(
                 args=(store, chosen, segments),
                 help="Fills the form with its inputs and simulates them on the current data.",
             )
-            st.button(
-                "Delete",
-                key=f"{PREFIX}delete",
-                icon=":material/delete:",
-                on_click=_delete,
-                args=(store, chosen.name),
-            )
+            if can_edit():
+                st.button(
+                    "Delete",
+                    key=f"{PREFIX}delete",
+                    icon=":material/delete:",
+                    on_click=_delete,
+                    args=(store, chosen.name),
+                )
 
 
 # --- export ---------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from retention.segments.saved import (
 )
 from retention.store import Store
 from ui import format as fmt
+from ui.access import can_edit, editor_only_note, editors_only
 from ui.components import Kpi, empty_state, kpi_row, show_sql
 
 __all__ = [
@@ -535,6 +536,7 @@ def rule_builder(options: AttributeOptions) -> dict[str, Any]:
 # --- write callbacks ------------------------------------------------------------------------
 
 
+@editors_only
 def _save_new(store: Store) -> None:
     name = str(st.session_state.get(SAVE_NAME_KEY) or "")
     description = str(st.session_state.get(SAVE_DESCRIPTION_KEY) or "")
@@ -551,6 +553,7 @@ def _save_new(store: Store) -> None:
     flash(f"Saved “{segment.name}”: {segment.customers:,} customers. It is listed under Saved.")
 
 
+@editors_only
 def _update_loaded(store: Store) -> None:
     name = st.session_state.get(LOADED_KEY)
     try:
@@ -571,6 +574,7 @@ def _load(segment: Segment) -> None:
     flash(f"Loaded “{segment.name}” into the builder. Change the rules, then save.")
 
 
+@editors_only
 def _rename(store: Store, name: str) -> None:
     new_name = str(st.session_state.get(RENAME_NAME_KEY) or "")
     try:
@@ -585,6 +589,7 @@ def _rename(store: Store, name: str) -> None:
     flash(f"Renamed “{name}” to “{segment.name}”.")
 
 
+@editors_only
 def _duplicate(store: Store, name: str) -> None:
     new_name = str(st.session_state.get(DUPLICATE_NAME_KEY) or "").strip() or f"{name} (copy)"
     try:
@@ -605,6 +610,7 @@ def _cancel_delete() -> None:
     st.session_state.pop(CONFIRM_DELETE_KEY, None)
 
 
+@editors_only
 def _delete(store: Store, name: str) -> None:
     st.session_state.pop(CONFIRM_DELETE_KEY, None)
     try:
@@ -631,6 +637,7 @@ def rfm_rules(segment: str) -> dict[str, Any]:
     }
 
 
+@editors_only
 def _save_rfm(store: Store, segment: str, meaning: str) -> None:
     try:
         saved = save_segment(store, rfm_save_name(segment), rfm_rules(segment), meaning)
@@ -779,6 +786,9 @@ def render_build(store: Store, db: str, data_version: int, currency: str | None)
         show_sql(sql + f"\n-- parameters: {params}", label="Show the segment's SQL")
 
     st.subheader("Save")
+    if not can_edit():
+        editor_only_note("save segments")
+        return
     _show_error("save")
     if loaded:
         st.button(
@@ -873,6 +883,9 @@ def render_saved(store: Store, db: str, data_version: int) -> None:
         help="Open its rules on the Build tab to change them or save a variant.",
     )
     st.caption(_escape(segment.rules.describe()))
+    if not can_edit():
+        editor_only_note("rename, copy or delete segments")
+        return
     rename_column, duplicate_column = st.columns(2)
     with rename_column.form(RENAME_FORM):
         st.text_input("New name", key=RENAME_NAME_KEY, max_chars=80)
@@ -982,6 +995,9 @@ def render_rfm(store: Store, db: str, data_version: int, currency: str | None) -
         help="Creates a saved segment with the rule “RFM segment is one of <name>”; "
         "its members follow the scores after every import.",
     )
+    if not can_edit():
+        editor_only_note("save segments")
+        return
     _show_error("rfm")
     saved_names = {s.name for s in cached_segments(store, db, data_version)}
     with st.container(horizontal=True):
