@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import streamlit as st
 
 from ui.access import (
@@ -10,7 +12,7 @@ from ui.access import (
     require_access,
     resume_link_after_login,
 )
-from ui.context import mark_frame
+from ui.context import PageStopped, mark_frame
 from ui.links import publish, render_share
 from ui.nav import all_pages
 from ui.sidebar import render_sidebar
@@ -33,8 +35,7 @@ render_sidebar(store, str(db_path()))
 share_slot = st.sidebar.container()
 render_access_sidebar(access)
 go_to_resumed_page(resumed, page, pages)
-try:
+with suppress(PageStopped):  # a page that ends early (an empty state) lets the frame finish
     page.run()
-finally:
-    publish()
-    render_share(share_slot)
+publish()
+render_share(share_slot)

@@ -23,10 +23,15 @@ from ui.churn_view import (
     threshold_sentence,
 )
 from ui.components import empty_state, kpi_row, metric_definitions, show_sql
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.nav import data_page
 
 ctx = page_context()
+link_widgets(
+    Param("inactive_days", INACTIVITY_KEY, "int", low=1, high=3650),
+    Param("split", SPLIT_KEY, choices=tuple(SPLITS)),
+)
 st.title("Churn")
 
 default_days = cached_default_threshold(ctx.store, ctx.db, ctx.data_version, ctx.filters)
@@ -39,7 +44,7 @@ if status is None:
         "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
     )
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 st.session_state.setdefault(INACTIVITY_KEY, default_days or DEFAULT_INACTIVITY_DAYS)
 threshold_column, _ = st.columns([1, 2])

@@ -29,10 +29,20 @@ from ui.cohorts_view import (
     wide_table,
 )
 from ui.components import empty_state, kpi_row, metric_definitions, show_sql
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.nav import data_page
 
 ctx = page_context()
+link_widgets(
+    Param("period", PERIOD_KEY, choices=tuple(PERIODS)),
+    Param("show", VALUE_KEY, choices=tuple(coh.VALUES)),
+    Param("split", SPLIT_KEY, choices=tuple(coh.DIMENSIONS)),
+    Param("filter", FILTER_BY_KEY, choices=tuple(coh.DIMENSIONS)),
+    Param("min_size", MIN_SIZE_KEY, "int", low=1, high=100_000),
+    Param("exclude_small", EXCLUDE_SMALL_KEY, "bool"),
+    Param("view", VIEW_KEY, choices=VIEWS),
+)
 st.title("Cohorts")
 
 options = cache.filter_options(ctx.store, ctx.db, ctx.data_version)
@@ -42,7 +52,7 @@ if options.first_day is None or options.last_day is None:
         "an orders file (CSV, Excel or Parquet; a Shopify orders export works as it is)."
     )
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 st.caption(
     "A cohort is the customers whose first counted order fell in the same week, month or "
@@ -99,6 +109,7 @@ with st.container(border=True):
         choices = cached_dimension_values(
             ctx.store, ctx.db, ctx.data_version, ctx.filters, filter_by
         )
+        link_widgets(Param("values", filter_values_key(filter_by), "list", choices=choices))
         filter_values = tuple(
             middle.multiselect(
                 coh.DIMENSIONS[filter_by],
@@ -140,7 +151,7 @@ if cells.empty:
         "**Filter to** choices.",
         icon=":material/filter_alt_off:",
     )
-    st.stop()
+    stop_page()
 
 counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 currency = counts.currency or ""
@@ -230,6 +241,12 @@ elif view == "Curves":
         )
 else:
     rows = heatmap_frame(cells, averages, grain=grain, split=split, min_size=min_size)
+    if rows.empty:
+        empty_state(
+            "No complete periods yet for these groups"
+            + (" (every group is below the small-cohort threshold)." if exclude_small else ".")
+        )
+        stop_page()
     table, config = wide_table(
         rows, value.column, grain, value.unit, row_title="Group" if split else "Cohort"
     )

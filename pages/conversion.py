@@ -9,7 +9,7 @@ from retention.metrics import REGISTRY
 from retention.metrics import conversion as conv
 from ui import cache
 from ui.components import empty_state, kpi_row, metric_definitions, show_sql
-from ui.context import page_context
+from ui.context import page_context, stop_page
 from ui.conversion_view import (
     GRAIN_KEY,
     GRAINS,
@@ -26,9 +26,14 @@ from ui.conversion_view import (
     cached_traffic_filters,
     kpi_tiles,
 )
+from ui.links import Param, link_widgets
 from ui.nav import data_page
 
 ctx = page_context()
+link_widgets(
+    Param("view", VIEW_KEY, choices=VIEWS),
+    Param("grain", GRAIN_KEY, choices=tuple(GRAINS)),
+)
 st.title("Conversion & AOV")
 
 options = cache.filter_options(ctx.store, ctx.db, ctx.data_version)
@@ -38,7 +43,7 @@ if options.first_day is None or options.last_day is None:
         "traffic (traffic_daily) there too for the funnel and conversion."
     )
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 currency = counts.currency

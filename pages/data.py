@@ -9,8 +9,10 @@ from ui.access import can_edit, editor_only_note
 from ui.context import page_context
 from ui.data_views import health_view, history_view
 from ui.import_wizard import import_view
+from ui.links import Param, link_widgets
 
 ctx = page_context()
+link_widgets(Param("view", state.DATA_VIEW, choices=("Import", "History", "Health")))
 st.title("Data")
 
 VIEWS = {"Import": import_view, "History": history_view, "Health": health_view}

@@ -22,7 +22,8 @@ from retention.targets import (
 from ui import cache
 from ui import format as fmt
 from ui.components import Kpi, empty_state, kpi_row
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.nav import data_page
 
 SEGMENT_KEY = "export.segment"
@@ -42,6 +43,16 @@ MIME = {
     "parquet": "application/vnd.apache.parquet",
 }
 
+FORMATS = ("csv", "xlsx", "parquet")
+FORM_DEFAULTS = {
+    FORMAT_KEY: "csv",
+    COLUMNS_KEY: list(DEFAULT_COLUMNS),
+    HOLDOUT_KEY: 10.0,
+    SEED_KEY: 0,
+    BOM_KEY: True,
+    ALL_KEY: False,
+}
+
 ctx = page_context()
 st.title("Export")
 st.caption(
@@ -54,7 +65,7 @@ counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 if counts.customers == 0 and counts.orders == 0:
     empty_state("There are no orders yet. Import orders on the Data page first.")
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 segments = cache.segment_sizes(ctx.store, ctx.db, ctx.data_version)
 st.subheader("Target list")
@@ -64,6 +75,18 @@ if not segments:
         "segment *At Risk*) and save it; it can then be exported here."
     )
 else:
+    link_widgets(
+        Param("segment_name", SEGMENT_KEY, choices=list(segments)),
+        Param("format", FORMAT_KEY, choices=FORMATS),
+        Param("columns", COLUMNS_KEY, "list", choices=list(TARGET_COLUMNS)),
+        Param("holdout_pct", HOLDOUT_KEY, "float", low=0.0, high=50.0),
+        Param("seed", SEED_KEY, "int", low=0, high=2**31 - 1),
+        Param("delimiter", DELIMITER_KEY, choices=(",", ";")),
+        Param("bom", BOM_KEY, "bool"),
+        Param("everyone", ALL_KEY, "bool"),
+    )
+    for key, default in FORM_DEFAULTS.items():
+        st.session_state.setdefault(key, default)
     with st.form("export.form"):
         left, right = st.columns(2)
         segment = left.selectbox(
@@ -74,15 +97,13 @@ else:
         )
         file_format = right.segmented_control(
             "Format",
-            ["csv", "xlsx", "parquet"],
-            default="csv",
+            list(FORMATS),
             key=FORMAT_KEY,
             format_func={"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}.get,
         )
         columns = st.multiselect(
             "Columns",
             list(TARGET_COLUMNS),
-            default=list(DEFAULT_COLUMNS),
             key=COLUMNS_KEY,
             format_func=lambda c: TARGET_COLUMNS[c].label,
             help="The group column (target or holdout) is always included.",
@@ -92,14 +113,13 @@ else:
             "Holdout, % of customers",
             min_value=0.0,
             max_value=50.0,
-            value=10.0,
             step=1.0,
             key=HOLDOUT_KEY,
             help="Customers drawn at random (by a keyed hash of the seed and the customer id) "
             "and flagged holdout: do not contact them. The same seed always draws the same "
             "customers.",
         )
-        seed = b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key=SEED_KEY)
+        seed = b.number_input("Seed", min_value=0, max_value=2**31 - 1, key=SEED_KEY)
         delimiter = c.selectbox(
             "CSV delimiter",
             [",", ";"],
@@ -108,13 +128,11 @@ else:
         )
         bom = d.checkbox(
             "UTF-8 with BOM (Excel)",
-            value=True,
             key=BOM_KEY,
             help="Excel reads accents correctly only with the byte-order mark.",
         )
         everyone = st.checkbox(
             "Include customers who have not accepted marketing",
-            value=False,
             key=ALL_KEY,
             help="Off by default: only customers who consented to marketing are exported.",
         )
@@ -196,7 +214,7 @@ st.subheader(
 exports = list_exports(ctx.store)
 if exports.empty:
     empty_state("No list has been exported yet. Prepare one above.")
-    st.stop()
+    stop_page()
 exports = exports.sort_values("export_id", ascending=False)
 shown = exports[
     ["export_id", "created_at", "segment_name", "customers", "target_customers",
@@ -218,6 +236,7 @@ st.dataframe(
     },
 )
 ids = exports["export_id"].astype(int).tolist()
+link_widgets(Param("lift_export", LIFT_KEY, "int", choices=ids))
 picked = st.selectbox(
     "Measure the lift of export",
     ids,
@@ -243,7 +262,7 @@ def _money(value: float | None) -> str:
 
 rate, revenue = lift.repeat_purchase_rate, lift.revenue_per_customer
 if lift.days <= 0:
-    st.stop()  # the warning above says why there is nothing to measure yet
+    stop_page()  # the warning above says why there is nothing to measure yet
 kpi_row(
     [
         Kpi("Bought again, target", _share(rate.target),

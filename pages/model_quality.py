@@ -15,7 +15,8 @@ from retention.models.settings import load_settings
 from ui import format as fmt
 from ui.access import can_edit, editor_only_note
 from ui.components import Kpi, empty_state, kpi_row
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.models_view import cached_runs, run_check_with_progress
 from ui.nav import data_page
 
@@ -46,8 +47,17 @@ try:
 except NoOrdersError as error:
     empty_state(str(error))
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
+link_widgets(
+    Param("run", RUN_KEY, "int"),
+    Param(
+        "calibration_end",
+        CALIBRATION_KEY,
+        "date",
+        check=lambda d: first_day <= d <= last_day - timedelta(days=1),
+    ),
+)
 runs = cached_runs(ctx.store, ctx.db, ctx.data_version, "holdout")
 default_end = runs[0].calibration_end if runs else default_calibration_end(first_day, last_day)
 st.session_state.setdefault(CALIBRATION_KEY, default_end)
@@ -80,7 +90,7 @@ if not runs:
         "No check has run on this data yet. Pick a calibration end and press **Run the check** "
         "(it takes a few seconds)."
     )
-    st.stop()
+    stop_page()
 
 by_id = {r.run_id: r for r in runs}
 if st.session_state.get(RUN_KEY) not in by_id:

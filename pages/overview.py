@@ -16,7 +16,8 @@ from ui import cache
 from ui import format as fmt
 from ui.churn_view import cached_default_threshold
 from ui.components import empty_state, kpi_row, metric_definitions, show_sql
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.nav import data_page
 from ui.overview_view import (
     PERIOD_CHOICES,
@@ -28,6 +29,9 @@ from ui.overview_view import (
 )
 
 ctx = page_context()
+link_widgets(
+    Param("period", PERIOD_KEY, "int", choices=tuple(PERIOD_CHOICES)),
+)
 st.title("Overview")
 
 last_day = cached_last_day(ctx.store, ctx.db, ctx.data_version)
@@ -37,7 +41,7 @@ if last_day is None:
         "(CSV, Excel or Parquet; a Shopify orders export works as it is)."
     )
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 counts = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, ctx.filters)
 options = cache.filter_options(ctx.store, ctx.db, ctx.data_version)

@@ -12,7 +12,8 @@ from retention.models.settings import load_settings
 from ui import cache
 from ui import scenarios_view as view
 from ui.components import empty_state
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.nav import PAGES_DIR, data_page
 
 ctx = page_context()
@@ -32,7 +33,7 @@ except NoOrdersError:
         "**Data** page first."
     )
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 if latest_scores_run_id(ctx.store) is None:
     empty_state(
@@ -45,7 +46,7 @@ if latest_scores_run_id(ctx.store) is None:
         label="Go to Customer value",
         icon=":material/savings:",
     )
-    st.stop()
+    stop_page()
 
 segments = view.cached_segments(ctx.store, ctx.db, ctx.data_version)
 if not segments:
@@ -59,11 +60,16 @@ if not segments:
         label="Go to Segments",
         icon=":material/groups:",
     )
-    st.stop()
+    stop_page()
 
 model_margin = load_settings(ctx.store).margin
 currency = cache.headline_counts(ctx.store, ctx.db, ctx.data_version, Filters()).currency
+link_widgets(
+    Param("kind", view.KIND_KEY, choices=view.KINDS),
+    Param("scenario", view.LINK_KEY, "json"),
+)
 view.init_state(model_margin if model_margin < 1 else view.DEFAULT_MARGIN)
+view.apply_link(segments)
 view.show_flash()
 view.render_saved_scenarios(ctx.store, segments, currency)
 
@@ -81,6 +87,7 @@ if model_margin >= 1:
         "settings use 100% (CLTV as revenue). Enter your own margin, or set it on the "
         "Customer value page."
     )
+view.remember_link(kind)
 if kind == "loyalty":
     view.render_evidence(ctx.store, ctx.db, ctx.data_version)
 

@@ -14,7 +14,8 @@ from ui import cache
 from ui import format as fmt
 from ui.access import can_edit, editor_only_note
 from ui.components import Kpi, empty_state, kpi_row
-from ui.context import page_context
+from ui.context import page_context, stop_page
+from ui.links import Param, link_widgets
 from ui.models_view import cached_latest_run, refit_scores_with_progress, settings_sentence
 from ui.nav import data_page
 from ui.value_view import (
@@ -33,6 +34,10 @@ from ui.value_view import (
 GROUP_HEADERS = {"cohort_quarter": "Cohort", "first_channel": "Channel", "country": "Country"}
 
 ctx = page_context()
+link_widgets(
+    Param("by", DIMENSION_KEY, choices=tuple(k for k in DIMENSIONS if k != "cohort_month")),
+    Param("per_customer", PER_CUSTOMER_KEY, "bool"),
+)
 st.title("Customer value")
 
 try:
@@ -40,7 +45,7 @@ try:
 except NoOrdersError as error:
     empty_state(str(error))
     st.page_link(data_page(), label="Go to Data", icon=":material/upload:")
-    st.stop()
+    stop_page()
 
 run = cached_latest_run(ctx.store, ctx.db, ctx.data_version, "scores")
 run_id = latest_scores_run_id(ctx.store)
@@ -66,7 +71,7 @@ if run is None or run_id is None:
         else "The models have not been fitted on this data yet; an editor of this app can fit "
         "them here."
     )
-    st.stop()
+    stop_page()
 
 if scores_are_stale(ctx.store, run):
     left, right = st.columns([3, 1], vertical_alignment="center")
@@ -98,7 +103,7 @@ if not totals or totals.get("customers", 0) == 0:
         "No customer matches the filters in the sidebar. Widen the dates or clear the "
         "channel and country filters."
     )
-    st.stop()
+    stop_page()
 
 
 def money(value: float | None) -> str:

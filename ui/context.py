@@ -10,6 +10,7 @@ and reruns, so the page is drawn inside the frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import streamlit as st
 
@@ -18,7 +19,7 @@ from retention.store import Store
 from ui import state
 from ui.store import db_path, get_store
 
-__all__ = ["PageContext", "page_context", "mark_frame"]
+__all__ = ["PageContext", "PageStopped", "page_context", "mark_frame", "stop_page"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,16 @@ def page_context() -> PageContext:
         data_version=store.data_version(),
         filters=st.session_state.get(state.FILTERS, Filters()),
     )
+
+
+class PageStopped(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by :func:`stop_page`; app.py catches it and finishes the frame."""
+
+
+def stop_page() -> NoReturn:
+    """End the page here, like ``st.stop()``, but let the frame finish its run.
+
+    After ``st.stop()`` Streamlit drops everything else the run sends, so the URL could not
+    be updated and the share link not drawn; pages stop with this instead.
+    """
+    raise PageStopped

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ import streamlit as st
 
 __all__ = ["Param", "link_widgets", "publish", "render_share", "share_url", "encode", "decode"]
 
-Kind = Literal["str", "int", "float", "bool", "list", "json"]
+Kind = Literal["str", "int", "float", "bool", "list", "json", "date"]
 
 _DECLARED = "links.declared"  # this run's Params, in declaration order
 _RESTORED = "links.restored"  # widget keys already seeded from the URL in this session
@@ -58,6 +59,8 @@ def encode(kind: Kind, value: Any) -> str | list[str] | None:
         return repr(float(value))
     if kind == "list":
         return [str(v) for v in value]
+    if kind == "date":
+        return value.isoformat() if isinstance(value, date) else None
     if kind == "json":
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
     return str(value)
@@ -84,13 +87,15 @@ def decode(param: Param, raw: list[str]) -> Any:
                 return None
         elif param.kind == "json":
             value = json.loads(text)
+        elif param.kind == "date":
+            value = date.fromisoformat(text)
         else:
             value = text
     except (KeyError, ValueError, json.JSONDecodeError):
         return None
     if param.choices is not None and value not in param.choices:
         return None
-    if param.low is not None and value < param.low:
+    if param.low is not None and value < param.low:  # type: ignore[operator]
         return None
     if param.high is not None and value > param.high:
         return None

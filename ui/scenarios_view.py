@@ -94,6 +94,8 @@ EXPORT_HOLDOUT_KEY = PREFIX + "export_holdout_pct"
 EXPORT_READY_KEY = PREFIX + "export_ready"
 TIERS_DATA_KEY = PREFIX + "l.tiers_data"
 TIERS_GENERATION_KEY = PREFIX + "l.tiers_generation"
+LINK_KEY = PREFIX + "link"  # the shown scenario as the link carries it
+LINK_APPLIED_KEY = PREFIX + "link_applied"
 DISCOUNT_FORM = PREFIX + "discount_form"
 LOYALTY_FORM = PREFIX + "loyalty_form"
 
@@ -1332,36 +1334,37 @@ def render_save(store: Store, run: ScenarioRun, result: sc.ScenarioResult) -> No
         )
 
 
-def _load(store: Store, saved: SavedScenario, segments: Sequence[SegmentInfo]) -> None:
+def _fill_and_activate(
+    kind: str,
+    segment_name: str,
+    inputs: dict[str, Any],
+    horizon: int,
+    draws: int,
+    seed: int,
+    segments: Sequence[SegmentInfo],
+) -> None:
+    """Put a scenario's inputs into its form and make it the simulated one.
+
+    Raises ValueError or TypeError for inputs that are not a valid scenario of ``kind``.
+    """
     by_name = {s.name: s for s in segments}
-    if saved.segment_name not in by_name:
-        fail(
-            f"“{saved.name}” targets the segment “{saved.segment_name}”, which is no longer "
-            "saved. Save a segment of that name on the Segments page, or build the scenario "
-            "again on another segment."
-        )
-        return
-    try:
-        values = _widget_values(saved.kind, saved.inputs)
-        scenario = sc.scenario_from_dict(saved.inputs)
-    except (ValueError, TypeError) as error:
-        fail(f"“{saved.name}” cannot be loaded: {error}")
-        return
-    result = saved.result or {}
-    horizon = int(result.get("horizon_days") or (90 if saved.kind == "discount" else 365))
-    draws = int(result.get("draw_count") or sc.DEFAULT_DRAWS)
-    seed = int(result.get("seed") or 0)
-    kind = saved.kind
+    if kind not in KINDS or segment_name not in by_name:
+        raise ValueError(f"no saved segment “{segment_name}” for a {kind} scenario")
+    values = _widget_values(kind, inputs)
+    scenario = sc.scenario_from_dict(inputs)
+    if (kind == "loyalty") != isinstance(scenario, sc.LoyaltyScenario):
+        raise ValueError(f"the inputs are not those of a {kind} scenario")
+    draws = min(max(int(draws), 100), MAX_UI_DRAWS)
     for name, value in values.items():
         if name == "uplift_pct":  # the slider starts again from value= (see init_state)
             st.session_state.pop(_key(kind, name), None)
             st.session_state[_key(kind, UPLIFT_START)] = value
         else:
             st.session_state[_key(kind, name)] = value
-    st.session_state[_key(kind, "segment")] = saved.segment_name
-    st.session_state[_key(kind, "horizon_days")] = horizon
-    st.session_state[_key(kind, "draws")] = min(max(draws, 100), MAX_UI_DRAWS)
-    st.session_state[_key(kind, "seed")] = seed
+    st.session_state[_key(kind, "segment")] = segment_name
+    st.session_state[_key(kind, "horizon_days")] = int(horizon)
+    st.session_state[_key(kind, "draws")] = draws
+    st.session_state[_key(kind, "seed")] = int(seed)
     if isinstance(scenario, sc.LoyaltyScenario):
         st.session_state[TIERS_DATA_KEY] = (
             pd.DataFrame([list(t) for t in scenario.tiers], columns=list(TIER_COLUMNS))
@@ -1373,16 +1376,90 @@ def _load(store: Store, saved: SavedScenario, segments: Sequence[SegmentInfo]) -
     set_active(
         ScenarioRun(
             kind=kind,
-            segment_name=saved.segment_name,
-            segment_id=by_name[saved.segment_name].segment_id,
-            horizon_days=horizon,
-            draws=min(max(draws, 100), MAX_UI_DRAWS),
-            seed=seed,
+            segment_name=segment_name,
+            segment_id=by_name[segment_name].segment_id,
+            horizon_days=int(horizon),
+            draws=draws,
+            seed=int(seed),
             inputs_json=scenario_json(scenario),
         )
     )
+
+
+def _load(store: Store, saved: SavedScenario, segments: Sequence[SegmentInfo]) -> None:
+    if saved.segment_name not in {s.name for s in segments}:
+        fail(
+            f"“{saved.name}” targets the segment “{saved.segment_name}”, which is no longer "
+            "saved. Save a segment of that name on the Segments page, or build the scenario "
+            "again on another segment."
+        )
+        return
+    result = saved.result or {}
+    try:
+        _fill_and_activate(
+            saved.kind,
+            saved.segment_name,
+            saved.inputs,
+            int(result.get("horizon_days") or (90 if saved.kind == "discount" else 365)),
+            int(result.get("draw_count") or sc.DEFAULT_DRAWS),
+            int(result.get("seed") or 0),
+            segments,
+        )
+    except (ValueError, TypeError) as error:
+        fail(f"“{saved.name}” cannot be loaded: {error}")
+        return
     st.session_state[SAVE_NAME_KEY] = saved.name
     flash(f"Loaded “{saved.name}” into the form and simulated it on the current data.")
+
+
+# --- deep links -----------------------------------------------------------------------------
+
+
+def link_value(kind: str) -> dict[str, Any] | None:
+    """The simulated scenario of ``kind`` as the link's ``scenario`` parameter (or None)."""
+    run = active_run(kind)
+    if run is None:
+        return None
+    return {
+        "kind": run.kind,
+        "segment": run.segment_name,
+        "horizon_days": run.horizon_days,
+        "draws": run.draws,
+        "seed": run.seed,
+        "inputs": json.loads(run.inputs_json),
+    }
+
+
+def remember_link(kind: str) -> None:
+    """Keep the shown scenario under LINK_KEY, which the URL mirrors (ui.links)."""
+    value = link_value(kind)
+    if value is None:
+        st.session_state.pop(LINK_KEY, None)
+    else:
+        st.session_state[LINK_KEY] = value
+
+
+def apply_link(segments: Sequence[SegmentInfo]) -> None:
+    """Once per session: simulate the scenario a shared link carries (see remember_link)."""
+    if st.session_state.get(LINK_APPLIED_KEY):
+        return
+    st.session_state[LINK_APPLIED_KEY] = True
+    value = st.session_state.get(LINK_KEY)
+    if not isinstance(value, dict):
+        return
+    try:
+        _fill_and_activate(
+            str(value["kind"]),
+            str(value["segment"]),
+            dict(value["inputs"]),
+            int(value["horizon_days"]),
+            int(value["draws"]),
+            int(value["seed"]),
+            segments,
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        st.session_state.pop(LINK_KEY, None)
+        fail(f"The link's scenario could not be opened ({error}); the form shows the defaults.")
 
 
 @editors_only

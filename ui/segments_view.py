@@ -525,6 +525,15 @@ def _render_group(
     return {"op": op, "rules": rules}
 
 
+def rules_are_valid(rules: Any) -> bool:
+    """Whether ``rules`` (from a link) is a rule set the builder can show."""
+    try:
+        parse_rules(rules)
+    except (RuleError, TypeError, ValueError):
+        return False
+    return isinstance(rules, dict)
+
+
 def rule_builder(options: AttributeOptions) -> dict[str, Any]:
     """Draw the builder from the draft; returns (and stores) the draft as the widgets say."""
     draft = st.session_state.setdefault(DRAFT_KEY, {"op": "and", "rules": []})
