@@ -210,14 +210,6 @@ def _zoom_past_period_zero(
     if top >= 0.6:
         return
     fig.update_yaxes(range=[0, min(1.0, top * 1.2)])
-    fig.add_annotation(
-        text="Period 0 is 100% by definition (above the chart)",
-        xref="paper",
-        yref="paper",
-        x=0.99,
-        y=1.0,
-        showarrow=False,
-        font={"size": 11, "color": "#666666"},
-        xanchor="right",
-        yanchor="bottom",
-    )
+    # Said under the axis: an annotation at the top collides with a two-row legend.
+    title = fig.layout.xaxis.title.text or ""
+    fig.update_xaxes(title_text=f"{title} (period 0 is 100% by definition, above the chart)")
