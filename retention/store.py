@@ -1,9 +1,12 @@
 """The DuckDB file: open, migrate, query, write in transactions.
 
 This is the only module that imports duckdb (DESIGN.md, "Layout"). One :class:`Store` per
-process holds one database instance; every read gets its own cursor, so Streamlit's threads
-can share it, and every write goes through :meth:`Store.transaction`, which serialises
-writers, bumps ``data_version`` on commit and rolls back everything on error.
+process holds one database instance; every read gets its own cursor inside a ``READ ONLY``
+transaction, so Streamlit's threads can share it and each read sees one committed snapshot,
+and every write goes through :meth:`Store.transaction`, which serialises writers, bumps
+``data_version`` on commit and rolls back everything on error. (DuckDB refuses a second,
+read-only connection to a file that the same process holds open for writing, so the reading
+path is made read-only per transaction rather than per connection: ADR 0006.)
 
 Safety (ADR 0001): the instance runs with external access off (no file, HTTP or extension
 access from SQL), its configuration locked, and :meth:`Store.query` accepts only read
@@ -121,24 +124,29 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Params = None) -> pd.DataFrame:
-        """Run one read statement with bound parameters and return a DataFrame."""
+    @contextmanager
+    def _reader(self, sql: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own inside a READ ONLY transaction: the engine itself refuses any
+        write on it, and the statement sees one snapshot even while an import commits."""
         _check_read_only(sql)
         cur = self._con.cursor()
         try:
-            return cur.execute(sql, params).df()
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+            yield cur
+            cur.execute("COMMIT")
         finally:
-            cur.close()
+            cur.close()  # an open transaction (after an error) is rolled back
+
+    def query(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """Run one read statement with bound parameters and return a DataFrame."""
+        with self._reader(sql) as cur:
+            return cur.execute(sql, params).df()
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         """First column of the first row of a read statement (None when there is no row)."""
-        _check_read_only(sql)
-        cur = self._con.cursor()
-        try:
+        with self._reader(sql) as cur:
             row = cur.execute(sql, params).fetchone()
             return None if row is None else row[0]
-        finally:
-            cur.close()
 
     def schema_version(self) -> int:
         exists = self.scalar(

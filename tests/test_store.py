@@ -151,3 +151,24 @@ def test_migration_2_adds_and_fills_order_facts(tiny_store: Store) -> None:
     assert facts["order_id"].tolist() == ["o1", "o2", "o3", "o5", "o7"]
     assert facts["order_number"].tolist()[:4] == [1, 2, 3, 1]
     assert pd.isna(facts["order_number"].iloc[4])
+
+
+def test_reads_run_in_read_only_transactions(store: Store) -> None:
+    """Even a statement that slipped past the statement check could not write: the reading
+    cursor's transaction is READ ONLY in the engine itself."""
+    import duckdb
+
+    with store._reader("SELECT 1") as cur, pytest.raises(duckdb.Error, match="read-only"):
+        cur.execute("INSERT INTO meta VALUES ('x', 'y')")
+    assert store.scalar("SELECT count(*) FROM meta WHERE key = 'x'") == 0
+
+
+def test_readers_see_the_last_commit_while_a_write_is_open(store: Store) -> None:
+    """An import in progress is invisible to readers until it commits (snapshot isolation)."""
+    before = store.data_version()
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO meta VALUES ('in_progress', '1')")
+        assert store.scalar("SELECT count(*) FROM meta WHERE key = 'in_progress'") == 0
+        assert store.data_version() == before
+    assert store.scalar("SELECT count(*) FROM meta WHERE key = 'in_progress'") == 1
+    assert store.data_version() == before + 1
