@@ -161,3 +161,16 @@ def test_write_callbacks_refuse_a_viewer(monkeypatch: pytest.MonkeyPatch) -> Non
     assert guarded(1) is None and calls == []
     monkeypatch.setattr(ui_access, "can_edit", lambda: True)
     assert guarded(2) == 2 and calls == [2]
+
+
+def test_the_browser_key_survives_a_reissued_xsrf_cookie() -> None:
+    """Two cookies one browser got before and after a login round trip (seen in Chromium):
+    different masks, one token, so the link opened before login is found after it."""
+    before = "2|fc967771|773d7c32129bfefa5956c46531ea3962|1796224603"
+    after = "2|f44fd474|7fe4df371a425dff518f676039339a67|1796224603"
+    other = "2|fc967771|773d7c32129bfefa5956c46531ea3963|1796224603"
+    key = ui_access._browser_key(before)
+    assert key == ui_access._browser_key(after) == "8bab0b43ee0d898ba5c0b314cd7c4e13"
+    assert ui_access._browser_key(other) != key
+    assert ui_access._browser_key(None) is None
+    assert ui_access._browser_key("2|zz|zz|1") is None

@@ -146,9 +146,30 @@ def _take_link(cookie: str | None) -> tuple[str, dict[str, list[str]]] | None:
     return entry[1], entry[2]
 
 
+def _browser_key(cookie: str | None) -> str | None:
+    """The browser's XSRF token from its cookie, unmasked.
+
+    The cookie is ``2|mask|masked_token|timestamp`` (Tornado's version 2 format, which
+    Streamlit keeps): the mask changes whenever the cookie is issued again, as it is on the way
+    back from the identity provider, while the token it masks stays the same.
+    """
+    if not cookie:
+        return None
+    parts = cookie.split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return cookie
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if not mask:
+        return None
+    return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+
+
 def _cookie() -> str | None:
     try:
-        return st.context.cookies.get(_XSRF_COOKIE)
+        return _browser_key(st.context.cookies.get(_XSRF_COOKIE))
     except Exception:
         return None
 

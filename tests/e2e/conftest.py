@@ -164,6 +164,9 @@ def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
         "none",
         "--server.runOnSave",
         "false",
+        # config.toml hides error details from users (a hosted setting); tests want them.
+        "--client.showErrorDetails",
+        "full",
     ]
     log = server_log.open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
