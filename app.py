@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,9 +19,11 @@ from ui.nav import all_pages
 from ui.sidebar import render_sidebar
 from ui.store import db_path, ensure_database
 
+ICON = Path(__file__).resolve().parent / "ui" / "icon.png"
+
 st.set_page_config(
     page_title="Retention Lab",
-    page_icon=":material/monitoring:",
+    page_icon=str(ICON),  # served by the app itself: no favicon fetched from a font CDN
     layout="wide",
     initial_sidebar_state="expanded",
 )
