@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -197,6 +197,15 @@ def _login_screen(auth: Mapping[str, Any]) -> None:
     )
 
 
+def _stop_at_gate() -> NoReturn:
+    """End the run at the gate. Registering the pages (hidden) first keeps Streamlit from
+    drawing its own list of the ``pages/`` files in the sidebar of the login screen."""
+    from ui.nav import all_pages
+
+    st.navigation(all_pages(), position="hidden")
+    st.stop()
+
+
 def require_access() -> Access:
     """Gate the app: returns this session's access, or draws the login screen and stops.
 
@@ -216,14 +225,14 @@ def require_access() -> Access:
             "shown until then.",
             icon=":material/error:",
         )
-        st.stop()
+        _stop_at_gate()
     user = _user()
     if policy.mode == "open":
         access = Access(policy, "editor")
     elif not user.get("is_logged_in"):
         _remember_link(_cookie())
         _login_screen(auth or {})
-        st.stop()
+        _stop_at_gate()
     else:
         email = user.get("email")
         name = user.get("name")
@@ -238,7 +247,7 @@ def require_access() -> Access:
             )
             if st.button("Log out", icon=":material/logout:", key=LOGOUT_KEY):
                 st.logout()
-            st.stop()
+            _stop_at_gate()
         access = Access(policy, role, email=email, name=name)
     st.session_state[ACCESS_KEY] = access
     return access
