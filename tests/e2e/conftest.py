@@ -27,14 +27,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -105,26 +106,15 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
-@pytest.fixture(scope="session")
-def app_db(e2e_dir: Path) -> Path:
-    """A small sample shop built by the CLI, exactly as a user would build one."""
-    _require_chromium()
-    db = e2e_dir / "shop.duckdb"
+def build_sample_shop(db: Path, customers: int = SAMPLE_CUSTOMERS) -> Path:
+    """A sample shop built by the CLI, exactly as a user would build one."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "retention",
-            "sample",
-            "--db",
-            str(db),
-            "--customers",
-            str(SAMPLE_CUSTOMERS),
-        ],
+        [sys.executable, "-m", "retention", "sample", "--db", str(db)]
+        + ["--customers", str(customers)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     if proc.returncode != 0 or not db.exists():
         pytest.fail(
@@ -136,39 +126,40 @@ def app_db(e2e_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def app_db(e2e_dir: Path) -> Path:
+    """A small sample shop for the shared app server."""
+    _require_chromium()
+    return build_sample_shop(e2e_dir / "shop.duckdb")
+
+
+@pytest.fixture(scope="session")
 def server_log(e2e_dir: Path) -> Path:
     return e2e_dir / "streamlit-server.log"
 
 
-@pytest.fixture(scope="session")
-def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port over ``app_db``; yields the base URL."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "RETENTION_DB": str(app_db), "PYTHONUNBUFFERED": "1"}
+@contextmanager
+def running_app(
+    db: Path, log_path: Path, *, port: int | None = None, host: str = "127.0.0.1",
+    extra_args: Sequence[str] = (),
+) -> Iterator[str]:  # fmt: skip
+    """``streamlit run app.py`` over ``db`` on a loopback port until the block ends; yields
+    ``http://<host>:<port>``. Fails the test with the log's tail when it does not start."""
+    port = port or _free_port()
+    base = f"http://{host}:{port}"
+    env = {**os.environ, "RETENTION_DB": str(db), "PYTHONUNBUFFERED": "1"}
     cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--server.runOnSave",
-        "false",
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
         # config.toml hides error details from users (a hosted setting); tests want them.
-        "--client.showErrorDetails",
-        "full",
-    ]
-    log = server_log.open("w")
+        "--client.showErrorDetails", "full",
+        *extra_args,
+    ]  # fmt: skip
+    log = log_path.open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -176,7 +167,7 @@ def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
             if proc.poll() is not None:
                 pytest.fail(
                     f"streamlit exited with {proc.returncode} before answering; "
-                    f"log {server_log}:\n{_log_tail(server_log)}",
+                    f"log {log_path}:\n{_log_tail(log_path)}",
                     pytrace=False,
                 )
             try:
@@ -188,7 +179,7 @@ def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"streamlit did not answer /_stcore/health within {STARTUP_TIMEOUT_S:.0f}s; "
-                    f"log {server_log}:\n{_log_tail(server_log)}",
+                    f"log {log_path}:\n{_log_tail(log_path)}",
                     pytrace=False,
                 )
             time.sleep(0.25)
@@ -202,7 +193,14 @@ def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
             proc.wait(timeout=10)
         log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(server_log, ARTIFACTS / "streamlit-server.log")
+        shutil.copyfile(log_path, ARTIFACTS / log_path.name)
+
+
+@pytest.fixture(scope="session")
+def app_server(app_db: Path, server_log: Path) -> Iterator[str]:
+    """The shared app over ``app_db``; yields the base URL."""
+    with running_app(app_db, server_log) as base:
+        yield base
 
 
 # --------------------------------------------------------------------------------------
@@ -329,3 +327,16 @@ def assert_no_error(page: Page, *, alerts: bool = False) -> None:
         for el in page.locator('[data-testid="stAlertContentError"]').all():
             found.append(f"st.error: {el.inner_text()[:1000]}")
     assert not found, "the page shows errors:\n" + "\n---\n".join(found)
+
+
+def multiselect(page: Page, label: str) -> Locator:
+    """The multiselect widget with this label."""
+    return page.get_by_test_id("stMultiSelect").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True)
+    )
+
+
+def selected_values(widget: Locator) -> list[str]:
+    """The chosen options of a multiselect (react-aria tags; baseweb tags in older Streamlit)."""
+    tags = widget.locator('[data-tag] [title], [data-baseweb="tag"] span[title]')
+    return [t.get_attribute("title") or t.inner_text() for t in tags.all()]

@@ -15,11 +15,8 @@ Logging out goes through the mock's "End session" page, which asks for one more 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,13 +29,13 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import (
-    ARTIFACTS,
-    ROOT,
-    STARTUP_TIMEOUT_S,
     _free_port,
-    _log_tail,
     _require_chromium,
     assert_no_error,
+    build_sample_shop,
+    multiselect,
+    running_app,
+    selected_values,
     wait_for_app,
 )
 
@@ -102,21 +99,7 @@ def login_shop(login_dir: Path) -> Shop:
     from retention import data_summary
     from retention.store import Store
 
-    db = login_dir / "shop.duckdb"
-    cmd = [sys.executable, "-m", "retention", "sample", "--db", str(db)]
-    proc = subprocess.run(
-        [*cmd, "--customers", str(CUSTOMERS)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0 or not db.exists():
-        pytest.fail(
-            f"`python -m retention sample` failed (exit {proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
-            pytrace=False,
-        )
+    db = build_sample_shop(login_dir / "shop.duckdb", CUSTOMERS)
     with Store(db, read_only=True) as store:
         channels = tuple(data_summary.filter_options(store).channels)
     return Shop(db, channels)
@@ -162,80 +145,18 @@ def login_server(
     login_shop: Shop, secrets_file: Path, app_port: int, server_log: Path
 ) -> Iterator[str]:
     """``streamlit run app.py`` with login configured; yields ``http://localhost:PORT``."""
-    base = f"http://{HOST}:{app_port}"
-    env = {**os.environ, "RETENTION_DB": str(login_shop.db), "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(app_port),
-        "--server.address",
-        "127.0.0.1",  # what `localhost` resolves to (/etc/hosts); the browser uses the name
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--server.runOnSave",
-        "false",
-        "--secrets.files",
-        str(secrets_file),
-    ]
-    log = server_log.open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with {proc.returncode} before answering; "
-                    f"log {server_log}:\n{_log_tail(server_log)}",
-                    pytrace=False,
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer /_stcore/health within {STARTUP_TIMEOUT_S:.0f}s; "
-                    f"log {server_log}:\n{_log_tail(server_log)}",
-                    pytrace=False,
-                )
-            time.sleep(0.25)
+    with running_app(
+        login_shop.db,
+        server_log,
+        port=app_port,
+        host=HOST,  # the browser uses the name; the server listens on 127.0.0.1
+        extra_args=["--secrets.files", str(secrets_file)],
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "streamlit-login-server.log").write_bytes(server_log.read_bytes())
 
 
 # --------------------------------------------------------------------------------------
 # Helpers
-
-
-def multiselect(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("stMultiSelect").filter(
-        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True)
-    )
-
-
-def selected_values(widget: Locator) -> list[str]:
-    """The chosen options of a multiselect (react-aria tags; baseweb tags in older Streamlit)."""
-    tags = widget.locator('[data-tag] [title], [data-baseweb="tag"] span[title]')
-    return [t.get_attribute("title") or t.inner_text() for t in tags.all()]
 
 
 def sidebar(page: Page) -> Locator:

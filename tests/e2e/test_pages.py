@@ -10,23 +10,17 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import assert_no_error, goto, wait_for_app
+from tests.e2e.conftest import (
+    assert_no_error,
+    goto,
+    multiselect,
+    selected_values,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
 CHANNEL_LABEL = "Acquisition channel"
-
-
-def multiselect(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("stMultiSelect").filter(
-        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True)
-    )
-
-
-def selected_values(widget: Locator) -> list[str]:
-    """The chosen options of a multiselect (react-aria tags; baseweb tags in older Streamlit)."""
-    tags = widget.locator('[data-tag] [title], [data-baseweb="tag"] span[title]')
-    return [t.get_attribute("title") or t.inner_text() for t in tags.all()]
 
 
 def pick_option(page: Page, widget: Locator, option: str) -> None:
