@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from ui.access import current_access
+
 __all__ = ["Param", "link_widgets", "publish", "render_share", "share_url", "encode", "decode"]
 
 Kind = Literal["str", "int", "float", "bool", "list", "json", "date"]
@@ -148,8 +150,12 @@ def render_share(slot: Any) -> None:
     with slot.popover("Share this view", icon=":material/link:", width="stretch"):
         st.markdown("**Link to this view**")
         st.code(share_url(), language=None, wrap_lines=True)
+        who = (
+            "People you send it to sign in first"
+            if current_access().policy.requires_login
+            else "No login is set up, so anyone who can reach this address can open it"
+        )
         st.caption(
             "Copy it with the button at the right of the link. It opens this page with these "
-            "filters and settings. People still need to sign in, and see the data as it is "
-            "when they open it."
+            f"filters and settings. {who}; they see the data as it is when they open it."
         )
