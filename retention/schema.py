@@ -314,6 +314,26 @@ ORDER_FACTS = Table(
     ),
 )
 
+COHORT_ACTIVITY = Table(
+    name="cohort_activity",
+    label="Cohort activity",
+    description="One row per customer, cohort grain and period with an order; rebuilt every load.",
+    kind="derived",
+    key=("customer_id", "grain", "period_index"),
+    columns=(
+        Column("customer_id", "id", "Customer.", nullable=False),
+        Column("grain", "text", "week, month or quarter.", nullable=False),
+        Column("cohort_start", "date", "First day of the first counted order's period."),
+        Column("period_index", "count", "Periods since the cohort's (0 = the cohort's own)."),
+        Column("orders", "count", "Counted orders of the customer in the period."),
+        Column("revenue", "money", "Their revenue."),
+        Column("first_channel", "text", "The customer's acquisition channel."),
+        Column("country", "text", "The customer's country."),
+        Column("first_category", "text", "Main category of the customer's first order."),
+        Column("first_order_coupon", "bool", "The customer's first order used a coupon."),
+    ),
+)
+
 SPEND_DAILY = Table(
     name="spend_daily",
     label="Spend per day",
@@ -563,6 +583,7 @@ TABLES: dict[str, Table] = {
         MARKETING_SPEND,
         CUSTOMER_SUMMARY,
         ORDER_FACTS,
+        COHORT_ACTIVITY,
         SPEND_DAILY,
         IMPORTS,
         REJECTED_ROWS,
@@ -649,5 +670,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE UNIQUE INDEX IF NOT EXISTS scenarios_name ON scenarios (name)",
         ),
     ),
+    Migration(6, "cohort_activity", (TABLES["cohort_activity"].ddl(), REFRESH_DERIVED)),
 )
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

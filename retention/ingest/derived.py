@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from retention.store import Transaction
 
-__all__ = ["CUSTOMER_SUMMARY_SQL", "ORDER_FACTS_SQL", "SPEND_DAILY_SQL", "refresh_derived"]
+__all__ = [
+    "CUSTOMER_SUMMARY_SQL",
+    "ORDER_FACTS_SQL",
+    "COHORT_ACTIVITY_SQL",
+    "SPEND_DAILY_SQL",
+    "refresh_derived",
+]
 
 CUSTOMER_SUMMARY_SQL = """
 CREATE OR REPLACE TABLE customer_summary AS
@@ -114,6 +120,29 @@ customer's cohort keys and acquisition attributes, its rank among the customer's
 this instead of joining orders to customers on every query."""
 
 
+COHORT_ACTIVITY_SQL = "CREATE OR REPLACE TABLE cohort_activity AS\n" + "\nUNION ALL\n".join(
+    f"""SELECT customer_id,
+       '{g}' AS grain,
+       CAST(date_trunc('{g}', first_order_at) AS DATE) AS cohort_start,
+       CAST(date_diff('{g}', CAST(date_trunc('{g}', first_order_at) AS DATE),
+                      CAST(date_trunc('{g}', ordered_at) AS DATE)) AS BIGINT) AS period_index,
+       CAST(count(*) AS BIGINT) AS orders,
+       CAST(sum(revenue) AS DECIMAL(18, 4)) AS revenue,
+       any_value(first_channel) AS first_channel,
+       any_value(country) AS country,
+       any_value(first_category) AS first_category,
+       any_value(first_order_coupon) AS first_order_coupon
+FROM order_facts
+WHERE customer_id IS NOT NULL
+GROUP BY customer_id, cohort_start, period_index"""  # noqa: S608 - g is one of three literals
+    for g in ("week", "month", "quarter")
+)
+"""One row per customer, cohort grain and period in which the customer ordered, with the
+customer's attributes. A cohort matrix is then a plain count per (cohort, period) over this
+table: no count(DISTINCT customer_id) over the orders and no join to the customers, which at
+millions of orders is where the time went (bench/results/pages.md)."""
+
+
 SPEND_DAILY_SQL = """
 CREATE OR REPLACE TABLE spend_daily AS
 WITH kind AS (
@@ -145,6 +174,7 @@ def refresh_derived(tx: Transaction) -> None:
     """Rebuild every derived table from the canonical ones, inside the caller's transaction."""
     tx.execute(CUSTOMER_SUMMARY_SQL)
     tx.execute(ORDER_FACTS_SQL)
+    tx.execute(COHORT_ACTIVITY_SQL)
     tx.execute(SPEND_DAILY_SQL)
     from retention.segments.saved import refresh_members  # segments read the derived tables
 

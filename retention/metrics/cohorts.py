@@ -116,16 +116,19 @@ VALUES: dict[str, CohortValue] = {
 """The cohort values a page can show, keyed by their column in :func:`cohort_cells`."""
 
 
-def _dimension_sql(param: str, alias: str) -> str:
+def _dimension_sql(
+    param: str, alias: str, coupon: str = "{alias}.first_coupon_code IS NOT NULL"
+) -> str:
     """The value of the dimension named by parameter ``$param`` for customer_summary row
-    ``alias``: a static CASE over the allow-list :data:`DIMENSIONS` (no identifier is built
-    from input)."""
+    ``alias`` (or a cohort_activity row, with ``coupon`` its first-order-coupon condition): a
+    static CASE over the allow-list :data:`DIMENSIONS` (no identifier is built from input)."""
+    coupon = coupon.format(alias=alias)
     return (
         f"CASE ${param}"
         f" WHEN 'acquisition_channel' THEN coalesce({alias}.first_channel, $unknown)"
         f" WHEN 'country' THEN coalesce({alias}.country, $unknown)"
         f" WHEN 'first_category' THEN coalesce({alias}.first_category, $unknown)"
-        f" WHEN 'first_order_coupon' THEN CASE WHEN {alias}.first_coupon_code IS NOT NULL"
+        f" WHEN 'first_order_coupon' THEN CASE WHEN {coupon}"
         " THEN 'With coupon' ELSE 'No coupon' END"
         f" ELSE '{ALL_CUSTOMERS}' END"
     )
@@ -138,47 +141,48 @@ COHORT_FILTER_SQL = (
 )
 """The "filter to" condition on a customer_summary row aliased ``{alias}``."""
 
+COHORT_FILTER_SQL_ACTIVITY = (
+    "(len($filter_values) = 0 OR list_contains($filter_values, "
+    + _dimension_sql("filter_by", "a", "{alias}.first_order_coupon")
+    + "))"
+)
+"""The same condition on a cohort_activity row aliased ``a``."""
+
 _SHIFT = (
     "CAST(CASE $grain WHEN 'week' THEN {start} + to_days(7 * ({k}))"
     " WHEN 'month' THEN {start} + to_months({k}) ELSE {start} + to_months(3 * ({k})) END AS DATE)"
 )
 
+_ACTIVITY_COUPON = "{alias}.first_order_coupon"
+
 COHORT_SQL = (
     """WITH bounds AS (
     SELECT CAST(max(ordered_at) AS DATE) AS last_day FROM order_facts
 ),
-members AS (
-    SELECT customer_id, cohort_start, segment
-    FROM (
-        SELECT c.customer_id,
-               CAST(date_trunc($grain, c.first_order_at) AS DATE) AS cohort_start,
-               """
-    + _dimension_sql("split_by", "c")
-    + """ AS segment
-        FROM customer_summary AS c
-        WHERE """
-    + CUSTOMER_FILTER_SQL.format(alias="c")
-    + "\n          AND "
-    + COHORT_FILTER_SQL.format(alias="c")
+activity AS (
+    SELECT a.cohort_start,
+           """
+    + _dimension_sql("split_by", "a", _ACTIVITY_COUPON)
+    + """ AS segment,
+           a.period_index,
+           count(*) AS active_customers,
+           sum(a.orders) AS orders,
+           sum(a.revenue) AS revenue
+    FROM cohort_activity AS a
+    WHERE a.grain = $grain
+      AND """
+    + CUSTOMER_FILTER_SQL.format(alias="a")
+    + "\n      AND "
+    + COHORT_FILTER_SQL_ACTIVITY
     + """
-    )
-    WHERE ($start IS NULL OR cohort_start >= $start) AND ($end IS NULL OR cohort_start < $end)
+      AND ($start IS NULL OR a.cohort_start >= $start) AND ($end IS NULL OR a.cohort_start < $end)
+    GROUP BY ALL
 ),
 sizes AS (
-    SELECT cohort_start, segment, count(*) AS cohort_size
-    FROM members
-    GROUP BY ALL
-),
-activity AS (
-    SELECT m.cohort_start, m.segment,
-           date_diff($grain, m.cohort_start, CAST(date_trunc($grain, f.ordered_at) AS DATE))
-               AS period_index,
-           count(DISTINCT f.customer_id) AS active_customers,
-           count(*) AS orders,
-           sum(f.revenue) AS revenue
-    FROM order_facts AS f
-    JOIN members AS m USING (customer_id)
-    GROUP BY ALL
+    -- every member orders in its cohort's own period, so period 0 counts the cohort
+    SELECT cohort_start, segment, active_customers AS cohort_size
+    FROM activity
+    WHERE period_index = 0
 ),
 grid AS (
     SELECT s.cohort_start, s.segment, s.cohort_size,

@@ -1,0 +1,158 @@
+"""Benchmark: importing an orders CSV with Retention Lab against a bare DuckDB ``read_csv``.
+
+    .venv/bin/python bench/import_csv.py [--orders 1000000] [--repeat 3] [--out FILE.md]
+
+The CSV is the sample shop's orders table written once to ``bench/.cache/`` (the sample
+generator, any size). Each run starts from a fresh database file in its own process, timed as a
+whole command with its peak resident memory (``wait4``):
+
+- **bare read_csv**: ``CREATE TABLE orders AS SELECT * FROM read_csv(file)`` in DuckDB, what a
+  user would do by hand, with no checks;
+- **ours**: ``python -m retention import file --table orders --no-fit`` (sniffing, mapping,
+  validation with rejected rows kept, the atomic load and the derived-table refresh), without
+  the model refit, which is timed by ``bench/fit_models.py``.
+
+Prints a Markdown table with medians, min–max, the ratio and peak memory, and notes the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+ORDERS_PER_CUSTOMER = 2.87  # the sample shop's average (retention/sample.py)
+
+BARE_SQL = "CREATE TABLE orders AS SELECT * FROM read_csv(?)"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+
+
+@dataclass
+class Result:
+    name: str
+    runs: list[Run]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    def row(self, baseline: Result | None) -> str:
+        s = [r.seconds for r in self.runs]
+        peak = max(r.peak_mib for r in self.runs)
+        ratio = f"{self.median / baseline.median:.2f}x" if baseline else "1.00x"
+        return (
+            f"| {self.name} | {self.median:,.2f} ({min(s):,.2f}–{max(s):,.2f}) | {ratio} "
+            f"| {peak:,.0f} |"
+        )
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import duckdb
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
+        f"{platform.platform(terse=True)}"
+    )
+
+
+def orders_csv(orders: int) -> Path:
+    """The sample shop's orders as a CSV of about ``orders`` rows (built once, cached)."""
+    customers = int(orders / ORDERS_PER_CUSTOMER)
+    path = CACHE / f"orders-{customers}.csv"
+    if path.exists():
+        return path
+    from retention.sample import generate_sample
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(f"generating a sample shop of {customers:,} customers ...", file=sys.stderr)
+    shop = generate_sample(customers)
+    partial = path.with_suffix(".partial")
+    shop.orders.to_csv(partial, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    partial.rename(path)
+    return path
+
+
+def timed_process(cmd: list[str]) -> Run:
+    """Run ``cmd`` to completion; its wall time and peak resident memory."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{err[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+
+
+def bare_cmd(csv: Path, db: Path) -> list[str]:
+    code = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+        f"c.execute({BARE_SQL!r}, [sys.argv[2]]); c.close()"
+    )
+    return [sys.executable, "-c", code, str(db), str(csv)]
+
+
+def ours_cmd(csv: Path, db: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "retention", "import", str(csv),
+        "--table", "orders", "--db", str(db), "--no-fit",
+    ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "import.md")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    csv = orders_csv(args.orders)
+    rows = sum(1 for _ in csv.open("rb")) - 1
+    size_mib = csv.stat().st_size / 2**20
+    print(f"{csv.name}: {rows:,} rows, {size_mib:,.0f} MiB", file=sys.stderr)
+
+    results = [Result("bare DuckDB read_csv into a table", []), Result("Retention Lab import", [])]
+    commands = [bare_cmd, ours_cmd]
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        for i in range(args.repeat):
+            for result, make in zip(results, commands, strict=True):
+                db = Path(tmp) / f"run-{i}-{len(result.runs)}-{make.__name__}.duckdb"
+                result.runs.append(timed_process(make(csv, db)))
+                db.unlink(missing_ok=True)
+                Path(f"{db}.wal").unlink(missing_ok=True)
+                print(f"{result.name}: {result.runs[-1].seconds:.2f} s", file=sys.stderr)
+
+    table = (
+        f"Orders CSV of {rows:,} rows ({size_mib:,.0f} MiB), {args.repeat} runs each, every run "
+        f"a fresh database file in its own process.\nMachine: {machine()}.\n\n"
+        "| command | seconds, median (min–max) | vs bare read_csv | peak memory MiB |\n"
+        "|---|---:|---:|---:|\n"
+        + "\n".join(r.row(results[0] if r is not results[0] else None) for r in results)
+        + "\n"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
