@@ -313,7 +313,6 @@ def churn_table(
         periods = [Period(i, p.start, p.end) for i, p in enumerate(periods)]
     if not periods:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in CHURN_COLUMNS})
-    rate = compute(store, REGISTRY["churn_rate"], periods, filters, inactivity_days=inactivity_days)
     sql = churn_counts_sql()
     values: dict[str, Any] = {
         **filters.named_params(),
@@ -330,11 +329,13 @@ def churn_table(
             "period_end": [p.end.date() for p in periods],
         }
     )
-    out = frame.merge(counts, on="period_index").merge(
-        rate.rename(columns={"value": "churn_rate"}), on="period_index"
-    )
+    out = frame.merge(counts, on="period_index")
     out["active_at_start"] = out["active_at_start"].astype("int64")
     out["churned_by_end"] = out["churned_by_end"].astype("int64")
+    # The registry's churn_rate is churned / active over the same flags (CHURN_COUNTS_SQL);
+    # dividing the counts here saves running the same range join a second time.
+    active = out["active_at_start"].astype("float64")
+    out["churn_rate"] = (out["churned_by_end"] / active).where(active > 0)
     out["inactivity_days"] = inactivity_days
     return out.sort_values("period_start", ascending=True)[list(CHURN_COLUMNS)].reset_index(
         drop=True
