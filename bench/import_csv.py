@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -61,14 +60,9 @@ class Result:
 
 
 def machine() -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import duckdb
+    from machine import describe  # bench/machine.py, next to this script
 
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-        f"{platform.platform(terse=True)}"
-    )
+    return describe("duckdb")
 
 
 def orders_csv(orders: int) -> Path:

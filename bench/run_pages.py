@@ -15,8 +15,6 @@ scan" is how far above it the page is. Prints a Markdown table and writes it to 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -31,6 +29,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine import describe  # noqa: E402  (bench/machine.py, next to this script)
 
 from retention.filters import Filters  # noqa: E402
 from retention.metrics import trailing_periods  # noqa: E402
@@ -82,12 +82,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def machine() -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, pandas {pd.__version__}, "
-        f"{platform.platform(terse=True)}"
-    )
+    return describe("pandas", "duckdb")
 
 
 def pandas_revenue_split(shop: SampleShop) -> pd.DataFrame:
