@@ -89,7 +89,7 @@ def _provider_problem(auth: Mapping[str, Any]) -> str | None:
     missing = [k for k in REQUIRED_AUTH_KEYS if not auth.get(k)]
     if missing:
         return f"[auth] lacks {', '.join(missing)}"
-    providers = {k: v for k, v in auth.items() if isinstance(v, Mapping) and k != "client_kwargs"}
+    providers = {k: auth[k] for k in provider_names(auth)}
     if not providers:
         absent = [k for k in REQUIRED_PROVIDER_KEYS if not auth.get(k)]
         if absent:

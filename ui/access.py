@@ -119,12 +119,22 @@ def editors_only(callback: Callable[P, R]) -> Callable[P, R | None]:
     return guarded
 
 
+def _query() -> dict[str, list[str]]:
+    """The URL's query, every value of a repeated key kept."""
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _flat(query: dict[str, list[str]]) -> dict[str, str | list[str]]:
+    """The form ``st.query_params`` takes: one value as itself, repeated values as a list."""
+    return {k: v if len(v) > 1 else v[0] for k, v in query.items() if v}
+
+
 def _remember_link(cookie: str | None) -> None:
     """Keep this URL's page and settings for the browser, to return after login."""
     if not cookie:
         return
     path = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
-    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    query = _query()
     if not path and not query:
         return
     now = time.monotonic()
@@ -265,7 +275,7 @@ def resume_link_after_login() -> str | None:
     if target is None:
         return None
     path, query = target
-    st.query_params.from_dict({k: v if len(v) > 1 else v[0] for k, v in query.items() if v})
+    st.query_params.from_dict(_flat(query))
     return path
 
 
@@ -275,8 +285,7 @@ def go_to_resumed_page(path: str | None, current: st.Page, pages: list[st.Page])
         return
     page = next((p for p in pages if p.url_path == path), None)
     if page is not None:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
-        st.switch_page(page, query_params={k: v if len(v) > 1 else v[0] for k, v in query.items()})
+        st.switch_page(page, query_params=_flat(_query()))
 
 
 def render_access_sidebar(access: Access) -> None:

@@ -116,9 +116,11 @@ VALUES: dict[str, CohortValue] = {
 """The cohort values a page can show, keyed by their column in :func:`cohort_cells`."""
 
 
-def _dimension_sql(
-    param: str, alias: str, coupon: str = "{alias}.first_coupon_code IS NOT NULL"
-) -> str:
+_SUMMARY_COUPON = "{alias}.first_coupon_code IS NOT NULL"
+_ACTIVITY_COUPON = "{alias}.first_order_coupon"
+
+
+def _dimension_sql(param: str, alias: str, coupon: str = _SUMMARY_COUPON) -> str:
     """The value of the dimension named by parameter ``$param`` for customer_summary row
     ``alias`` (or a cohort_activity row, with ``coupon`` its first-order-coupon condition): a
     static CASE over the allow-list :data:`DIMENSIONS` (no identifier is built from input)."""
@@ -134,26 +136,22 @@ def _dimension_sql(
     )
 
 
-COHORT_FILTER_SQL = (
-    "(len($filter_values) = 0 OR list_contains($filter_values, "
-    + _dimension_sql("filter_by", "{alias}")
-    + "))"
-)
-"""The "filter to" condition on a customer_summary row aliased ``{alias}``."""
+def _cohort_filter_sql(alias: str, coupon: str = _SUMMARY_COUPON) -> str:
+    """The "filter to" condition on a row aliased ``alias`` (``coupon``: see _dimension_sql)."""
+    return (
+        "(len($filter_values) = 0 OR list_contains($filter_values, "
+        + _dimension_sql("filter_by", alias, coupon)
+        + "))"
+    )
 
-COHORT_FILTER_SQL_ACTIVITY = (
-    "(len($filter_values) = 0 OR list_contains($filter_values, "
-    + _dimension_sql("filter_by", "a", "{alias}.first_order_coupon")
-    + "))"
-)
-"""The same condition on a cohort_activity row aliased ``a``."""
+
+COHORT_FILTER_SQL = _cohort_filter_sql("{alias}")
+"""The "filter to" condition on a customer_summary row aliased ``{alias}``."""
 
 _SHIFT = (
     "CAST(CASE $grain WHEN 'week' THEN {start} + to_days(7 * ({k}))"
     " WHEN 'month' THEN {start} + to_months({k}) ELSE {start} + to_months(3 * ({k})) END AS DATE)"
 )
-
-_ACTIVITY_COUPON = "{alias}.first_order_coupon"
 
 COHORT_SQL = (
     """WITH bounds AS (
@@ -173,7 +171,7 @@ activity AS (
       AND """
     + CUSTOMER_FILTER_SQL.format(alias="a")
     + "\n      AND "
-    + COHORT_FILTER_SQL_ACTIVITY
+    + _cohort_filter_sql("a", _ACTIVITY_COUPON)
     + """
       AND ($start IS NULL OR a.cohort_start >= $start) AND ($end IS NULL OR a.cohort_start < $end)
     GROUP BY ALL
