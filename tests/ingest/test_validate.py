@@ -149,6 +149,18 @@ def test_row_reasons() -> None:
     assert prepared.rejected["line_number"].dtype == "int64"
 
 
+def test_negative_revenue_with_an_empty_status_is_judged_as_completed() -> None:
+    # An empty status is stored as completed, so a negative revenue there is rejected (this
+    # used to crash while writing the reason).
+    text = "order_id,ordered_at,revenue,status\nA1,2024-01-01,-5,\nA2,2024-01-01,-5,refunded\n"
+    prepared = prepare(text)
+    assert prepared.valid["order_id"].tolist() == ["A2"]
+    assert reasons(prepared) == {
+        2: "negative revenue -5.0 with status completed (only refunded orders may have "
+        "negative revenue)"
+    }
+
+
 def test_counts_funnel_and_defaults_in_traffic() -> None:
     text = (
         "date,channel,sessions,product_views,add_to_carts,checkouts\n"
