@@ -3,6 +3,8 @@
 ``customer_summary`` has one row per customer with at least one counted order (completed or
 refunded; DESIGN.md "Definitions"). Guest orders (no customer_id) are not customers. Ties on
 the first order's timestamp are broken by order_id so the result never depends on row order.
+The first and second orders are found by numbering each customer's orders once (one window)
+rather than with one ordered aggregate per column, each of which sorts the orders again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ CUSTOMER_SUMMARY_SQL = """
 CREATE OR REPLACE TABLE customer_summary AS
 WITH counted AS (
     SELECT order_id, customer_id, ordered_at, revenue, discount_amount, status, channel,
-           coupon_code
+           coupon_code,
+           row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS n
     FROM orders
     WHERE customer_id IS NOT NULL AND status IN ('completed', 'refunded')
 ),
@@ -36,11 +39,11 @@ per_customer AS (
            sum(revenue) AS revenue,
            sum(discount_amount) AS discount_amount,
            count(*) FILTER (WHERE status = 'refunded') AS refunded_orders,
-           first(order_id ORDER BY ordered_at, order_id) AS first_order_id,
-           (list(ordered_at ORDER BY ordered_at, order_id))[2] AS second_order_at,
-           first(revenue ORDER BY ordered_at, order_id) AS first_order_revenue,
-           first(coupon_code ORDER BY ordered_at, order_id) AS first_coupon_code,
-           first(channel ORDER BY ordered_at, order_id) AS first_order_channel
+           any_value(order_id) FILTER (WHERE n = 1) AS first_order_id,
+           any_value(ordered_at) FILTER (WHERE n = 2) AS second_order_at,
+           any_value(revenue) FILTER (WHERE n = 1) AS first_order_revenue,
+           any_value(coupon_code) FILTER (WHERE n = 1) AS first_coupon_code,
+           any_value(channel) FILTER (WHERE n = 1) AS first_order_channel
     FROM counted
     GROUP BY customer_id
 ),

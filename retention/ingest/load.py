@@ -270,6 +270,13 @@ def _upsert(
         for c in contract.columns
     )
     tx.register("_incoming_raw", frame[list(contract.column_names)])
+    if not tx.scalar(f"SELECT EXISTS (SELECT 1 FROM {target})"):  # noqa: S608
+        # An empty table (a first import): every row is new, so skip the staging copy, the
+        # comparison with existing rows and the delete, and insert straight from the frame.
+        tx.execute(
+            f"INSERT INTO {target} ({', '.join(cols)}) SELECT {casts} FROM _incoming_raw"  # noqa: S608
+        )
+        return len(frame), 0, 0
     stage = f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {casts} FROM _incoming_raw"  # noqa: S608
     tx.execute(stage)
     key_join = " AND ".join(f"t.{k} = s.{k}" for k in key)
