@@ -116,6 +116,7 @@ def prepare_import(
     if shopify:
         _shopify_refunds(typed, frame, applied, rejections, decimal)
     warnings += check_rows(staged, typed, contract, rejections, day)
+    del staged  # the text copy of every mapped column; only the typed values are used now
     reject_duplicate_keys(typed, contract, lines, rejections)
     if table != "orders" and is_shopify_orders_export(columns):
         warnings.append(

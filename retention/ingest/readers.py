@@ -216,6 +216,7 @@ def _read_csv(
             f"the delimiter must be one character, got {delimiter!r}; use ',', ';', tab or '|'"
         )
     utf8 = _utf8_bytes(data, text, encoding)
+    del text  # as large as the file; only the sample is needed from here on
     header = header_fields(sample, delimiter)
     names = _header_names(header, source_name)
     table, bad = _parse_csv(utf8, delimiter, len(names))
@@ -270,7 +271,7 @@ def _parse_csv(
     names = [f"f{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(utf8),
+            pa.BufferReader(utf8),  # reads the bytes in place, without copying them
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, use_threads=False, block_size=1 << 24
             ),
