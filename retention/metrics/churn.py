@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from retention.filters import Filters
-from retention.metrics.kpis import DEFAULT_INACTIVITY_DAYS, data_last_day
+from retention.metrics.kpis import ACTIVITY_COUNTS_SQL, DEFAULT_INACTIVITY_DAYS, data_last_day
 from retention.metrics.periods import GRAINS, Grain, Period, calendar_periods
 from retention.metrics.registry import PRELUDE, REGISTRY, Metric, bind, compute, register
 from retention.metrics.tables import TableRequest, register_table
@@ -243,28 +243,16 @@ def status_counts(
 
 # --- churn per period -------------------------------------------------------------------------
 
-CHURN_COUNTS_SQL = """
-, flags AS (
-    SELECT p.period_index, fo.customer_id,
-           bool_or(fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
-                   AND fo.ordered_at < p.period_start) AS active_at_start,
-           bool_or(fo.ordered_at >= p.period_end - to_days(CAST($inactivity_days AS INTEGER)))
-               AS active_at_end
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest
-           AND fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
-           AND fo.ordered_at < p.period_end
-    GROUP BY ALL
-)
-SELECT p.period_index,
-       count(f.customer_id) FILTER (WHERE f.active_at_start) AS active_at_start,
-       count(f.customer_id) FILTER (WHERE f.active_at_start AND NOT f.active_at_end)
-           AS churned_by_end
+CHURN_COUNTS_SQL = (
+    ACTIVITY_COUNTS_SQL
+    + """SELECT p.period_index,
+       coalesce(a.active_at_start, 0) AS active_at_start,
+       coalesce(a.churned_by_end, 0) AS churned_by_end
 FROM periods AS p
-LEFT JOIN flags AS f USING (period_index)
-GROUP BY p.period_index
+LEFT JOIN activity AS a USING (period_index)
 ORDER BY p.period_index
 """
+)
 """The numerator and denominator of the registry's ``churn_rate`` (same flags)."""
 
 CHURN_COLUMNS = (

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from retention.store import Store
 
 __all__ = [
+    "ACTIVITY_COUNTS_SQL",
     "KPI_NAMES",
     "DEFAULT_INACTIVITY_DAYS",
     "kpi_series",
@@ -33,12 +34,27 @@ DEFAULT_INACTIVITY_DAYS = 180
 """Fallback churn threshold; pages use the data-driven default from the churn module."""
 
 _ORDERS_IN_PERIOD = """
-SELECT p.period_index, {value} AS value
+, in_period AS (
+    SELECT period_index, {value} AS value
+    FROM po
+    GROUP BY period_index
+)
+SELECT p.period_index, CASE WHEN i.period_index IS NULL THEN {empty} ELSE i.value END AS value
 FROM periods AS p
-LEFT JOIN fo ON fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
-GROUP BY p.period_index
+LEFT JOIN in_period AS i USING (period_index)
 ORDER BY p.period_index
 """
+"""Aggregated per period first, then joined to the periods: joining the periods to the orders
+with a LEFT JOIN builds the hash table on the orders (3x slower at 1M orders). ``empty`` is
+the value of a period without orders."""
+
+
+def _orders_in_period(value: str, empty: str = "0") -> str:
+    return _ORDERS_IN_PERIOD.format(value=value, empty=empty)
+
+
+FIRST_IN_PERIOD = "NOT po.is_guest AND coalesce(po.previous_order_date < po.period_start, true)"
+"""A customer's first order in the period: one per customer who ordered in it (PRELUDE)."""
 
 CUSTOMERS = register(
     Metric(
@@ -48,7 +64,7 @@ CUSTOMERS = register(
         "Guest orders are not customers.",
         formula="count(distinct customer_id) over counted orders in the period",
         unit="count",
-        sql=_ORDERS_IN_PERIOD.format(value="count(DISTINCT fo.customer_id)"),
+        sql=_orders_in_period(f"count(po.order_id) FILTER (WHERE {FIRST_IN_PERIOD})"),
     )
 )
 
@@ -59,9 +75,7 @@ NEW_CUSTOMERS = register(
         definition="Customers whose first counted order falls in the period.",
         formula="count(distinct customer_id) where order_number = 1",
         unit="count",
-        sql=_ORDERS_IN_PERIOD.format(
-            value="count(DISTINCT fo.customer_id) FILTER (WHERE fo.order_number = 1)"
-        ),
+        sql=_orders_in_period("count(po.order_id) FILTER (WHERE po.order_number = 1)"),
     )
 )
 
@@ -73,8 +87,8 @@ RETURNING_CUSTOMERS = register(
         "earlier. New + returning = customers.",
         formula="count(distinct customer_id) where first_order_at < period start",
         unit="count",
-        sql=_ORDERS_IN_PERIOD.format(
-            value="count(DISTINCT fo.customer_id) FILTER (WHERE fo.first_order_at < p.period_start)"
+        sql=_orders_in_period(
+            "count(po.order_id) FILTER (WHERE po.previous_order_date < po.period_start)"
         ),
     )
 )
@@ -87,7 +101,7 @@ ORDERS = register(
         "are out. Guest orders count.",
         formula="count(order_id) over counted orders",
         unit="count",
-        sql=_ORDERS_IN_PERIOD.format(value="count(fo.order_id)"),
+        sql=_orders_in_period("count(po.order_id)"),
     )
 )
 
@@ -99,7 +113,7 @@ REVENUE = register(
         "shipping.",
         formula="sum(revenue) over counted orders",
         unit="money",
-        sql=_ORDERS_IN_PERIOD.format(value="coalesce(sum(fo.revenue), 0)"),
+        sql=_orders_in_period("coalesce(sum(po.revenue), 0)"),
     )
 )
 
@@ -110,9 +124,40 @@ AOV = register(
         definition="Revenue per counted order (guest orders included).",
         formula="sum(revenue) / count(order_id)",
         unit="money",
-        sql=_ORDERS_IN_PERIOD.format(value="sum(fo.revenue) / nullif(count(fo.order_id), 0)"),
+        sql=_orders_in_period("sum(po.revenue) / nullif(count(po.order_id), 0)", empty="NULL"),
     )
 )
+
+_ACQUIRED_BY_END = """
+, acquired_by_day AS (
+    SELECT CAST(first_order_at AS DATE) AS day, count(*) AS customers
+    FROM fc
+    GROUP BY ALL
+),
+acquired_by_end AS (
+    SELECT p.period_index, sum(a.customers) AS customers
+    FROM periods AS p
+    JOIN acquired_by_day AS a ON a.day < p.period_end
+    GROUP BY ALL
+)"""
+"""Customers acquired before each period's end. Customers are counted per day of their first
+order first, so the range join runs over days, not customers (periods end at midnight, so
+``day < period_end`` is ``first_order_at < period_end``)."""
+
+_REVENUE_BY_END = """,
+revenue_by_day AS (
+    SELECT order_date AS day, sum(revenue) AS revenue
+    FROM fo
+    WHERE NOT is_guest
+    GROUP BY ALL
+),
+revenue_by_end AS (
+    SELECT p.period_index, sum(r.revenue) AS revenue
+    FROM periods AS p
+    JOIN revenue_by_day AS r ON r.day < p.period_end
+    GROUP BY ALL
+)"""
+"""Customers' counted revenue before each period's end, summed per day first."""
 
 REPEAT_PURCHASE_RATE = register(
     Metric(
@@ -122,13 +167,25 @@ REPEAT_PURCHASE_RATE = register(
         "placed two or more counted orders by then.",
         formula="count(second_order_at < end) / count(first_order_at < end)",
         unit="share",
-        sql="""
+        sql=_ACQUIRED_BY_END
+        + """,
+repeated_by_day AS (
+    SELECT CAST(second_order_at AS DATE) AS day, count(*) AS customers
+    FROM fc
+    WHERE second_order_at IS NOT NULL
+    GROUP BY ALL
+),
+repeated_by_end AS (
+    SELECT p.period_index, sum(r.customers) AS customers
+    FROM periods AS p
+    JOIN repeated_by_day AS r ON r.day < p.period_end
+    GROUP BY ALL
+)
 SELECT p.period_index,
-       count(*) FILTER (WHERE fc.second_order_at < p.period_end)
-           / nullif(count(*) FILTER (WHERE fc.first_order_at < p.period_end), 0) AS value
+       coalesce(r.customers, 0) / nullif(a.customers, 0) AS value
 FROM periods AS p
-LEFT JOIN fc ON fc.first_order_at < p.period_end
-GROUP BY p.period_index
+LEFT JOIN acquired_by_end AS a USING (period_index)
+LEFT JOIN repeated_by_end AS r USING (period_index)
 ORDER BY p.period_index
 """,
     )
@@ -143,26 +200,94 @@ RETENTION_RATE = register(
         formula="|ordered in previous ∩ ordered in period| / |ordered in previous|",
         unit="share",
         sql="""
-, flags AS (
-    SELECT p.period_index, fo.customer_id,
-           bool_or(fo.ordered_at < p.period_start) AS in_previous,
-           bool_or(fo.ordered_at >= p.period_start) AS in_current
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest
-           AND fo.ordered_at >= p.period_start - (p.period_end - p.period_start)
-           AND fo.ordered_at < p.period_end
-    GROUP BY ALL
+, window_days AS (
+    SELECT period_index,
+           CAST(period_start - (period_end - period_start) AS DATE) AS previous_start,
+           CAST(period_start AS DATE) AS start,
+           CAST(unnest(generate_series(period_start - (period_end - period_start),
+                                       period_end - INTERVAL 1 DAY, INTERVAL 1 DAY)) AS DATE)
+               AS day
+    FROM periods
+),
+counts AS (
+    SELECT w.period_index,
+           count(*) FILTER (WHERE w.day < w.start
+                            AND coalesce(fo.previous_order_date < w.previous_start, true))
+               AS in_previous,
+           count(*) FILTER (WHERE w.day >= w.start
+                            AND coalesce(fo.previous_order_date < w.start, true))
+               AS in_current,
+           count(*) FILTER (WHERE coalesce(fo.previous_order_date < w.previous_start, true))
+               AS in_either
+    FROM fo
+    JOIN window_days AS w ON fo.order_date = w.day
+    WHERE NOT fo.is_guest
+    GROUP BY w.period_index
 )
 SELECT p.period_index,
-       count(f.customer_id) FILTER (WHERE f.in_previous AND f.in_current)
-           / nullif(count(f.customer_id) FILTER (WHERE f.in_previous), 0) AS value
+       (c.in_previous + c.in_current - c.in_either) / nullif(c.in_previous, 0) AS value
 FROM periods AS p
-LEFT JOIN flags AS f USING (period_index)
-GROUP BY p.period_index
+LEFT JOIN counts AS c USING (period_index)
 ORDER BY p.period_index
 """,
     )
 )
+
+_N = "to_days(CAST($inactivity_days AS INTEGER))"
+
+ACTIVITY_COUNTS_SQL = f"""
+, window_days AS (
+    SELECT period_index,
+           period_end - period_start <= {_N} AS covered,
+           CAST(period_start - {_N} AS DATE) AS start_window,
+           CAST(period_start AS DATE) AS start,
+           CAST(period_end - {_N} AS DATE) AS end_window,
+           CAST(unnest(generate_series(period_start - {_N}, period_end - INTERVAL 1 DAY,
+                                       INTERVAL 1 DAY)) AS DATE) AS day
+    FROM periods
+),
+window_orders AS NOT MATERIALIZED (
+    SELECT w.*, fo.customer_id, fo.previous_order_date AS previous
+    FROM fo
+    JOIN window_days AS w ON fo.order_date = w.day
+    WHERE NOT fo.is_guest
+),
+by_order AS (
+    SELECT period_index,
+           count(*) FILTER (WHERE day < start AND coalesce(previous < start_window, true))
+               AS active_at_start,
+           count(*) FILTER (WHERE coalesce(previous < start_window, true))
+             - count(*) FILTER (WHERE day >= end_window AND coalesce(previous < end_window, true))
+               AS churned_by_end
+    FROM window_orders
+    WHERE covered
+    GROUP BY period_index
+),
+by_customer AS (
+    SELECT period_index,
+           count(*) FILTER (WHERE active_at_start) AS active_at_start,
+           count(*) FILTER (WHERE active_at_start AND NOT active_at_end) AS churned_by_end
+    FROM (
+        SELECT period_index, customer_id,
+               bool_or(day < start) AS active_at_start,
+               bool_or(day >= end_window) AS active_at_end
+        FROM window_orders
+        WHERE NOT covered
+        GROUP BY ALL
+    )
+    GROUP BY period_index
+),
+activity AS (SELECT * FROM by_order UNION ALL SELECT * FROM by_customer)
+"""
+"""Per period: customers active at its start (an order in the N days before it) and, of
+those, the ones not active at its end (no order in the N days before the end).
+
+With N at least the period's length ("covered": end − N ≤ start), active at the start or the
+end is the same as an order in [start − N, end), so churned = customers with an order in
+[start − N, end) − customers with an order in [end − N, end), each counted as first orders in
+the window (PRELUDE): one pass over the orders, no grouping by customer. Shorter thresholds
+leave a gap between the two windows and take the flags per customer. Shared by ``churn_rate``
+and the Churn page's counts, so the two cannot disagree."""
 
 CHURN_RATE = register(
     Metric(
@@ -176,25 +301,10 @@ CHURN_RATE = register(
         unit="share",
         higher_is_better=False,
         defaults={"inactivity_days": DEFAULT_INACTIVITY_DAYS},
-        sql="""
-, flags AS (
-    SELECT p.period_index, fo.customer_id,
-           bool_or(fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
-                   AND fo.ordered_at < p.period_start) AS active_at_start,
-           bool_or(fo.ordered_at >= p.period_end - to_days(CAST($inactivity_days AS INTEGER)))
-               AS active_at_end
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest
-           AND fo.ordered_at >= p.period_start - to_days(CAST($inactivity_days AS INTEGER))
-           AND fo.ordered_at < p.period_end
-    GROUP BY ALL
-)
-SELECT p.period_index,
-       count(f.customer_id) FILTER (WHERE f.active_at_start AND NOT f.active_at_end)
-           / nullif(count(f.customer_id) FILTER (WHERE f.active_at_start), 0) AS value
+        sql=ACTIVITY_COUNTS_SQL
+        + """SELECT p.period_index, a.churned_by_end / nullif(a.active_at_start, 0) AS value
 FROM periods AS p
-LEFT JOIN flags AS f USING (period_index)
-GROUP BY p.period_index
+LEFT JOIN activity AS a USING (period_index)
 ORDER BY p.period_index
 """,
     )
@@ -212,15 +322,14 @@ CONVERSION_RATE = register(
         note_when_missing="Import daily traffic (traffic_daily) on the Data page.",
         sql="""
 , sessions AS (
-    SELECT p.period_index, sum(t.sessions) AS sessions
-    FROM periods AS p
-    JOIN traffic_daily AS t ON t.date >= p.period_start AND t.date < p.period_end
+    SELECT d.period_index, sum(t.sessions) AS sessions
+    FROM period_days AS d
+    JOIN traffic_daily AS t ON t.date = d.day
     GROUP BY ALL
 ),
 orders AS (
-    SELECT p.period_index, count(fo.order_id) AS orders
-    FROM periods AS p
-    JOIN fo ON fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
+    SELECT period_index, count(order_id) AS orders
+    FROM po
     GROUP BY ALL
 )
 SELECT p.period_index,
@@ -241,23 +350,13 @@ HISTORICAL_CLTV = register(
         "acquired by the end of the period, divided by their number.",
         formula="sum(customer revenue up to end) / count(customers with first order < end)",
         unit="money",
-        sql="""
-, revenue AS (
-    SELECT p.period_index, sum(fo.revenue) AS revenue
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest AND fo.ordered_at < p.period_end
-    GROUP BY ALL
-),
-customers AS (
-    SELECT p.period_index, count(*) AS customers
-    FROM periods AS p
-    JOIN fc ON fc.first_order_at < p.period_end
-    GROUP BY ALL
-)
-SELECT p.period_index, r.revenue / nullif(c.customers, 0) AS value
+        sql=_ACQUIRED_BY_END
+        + _REVENUE_BY_END
+        + """
+SELECT p.period_index, r.revenue / nullif(a.customers, 0) AS value
 FROM periods AS p
-LEFT JOIN revenue AS r USING (period_index)
-LEFT JOIN customers AS c USING (period_index)
+LEFT JOIN revenue_by_end AS r USING (period_index)
+LEFT JOIN acquired_by_end AS a USING (period_index)
 ORDER BY p.period_index
 """,
     )
@@ -265,16 +364,16 @@ ORDER BY p.period_index
 
 _SPEND = """
 , spend AS (
-    SELECT p.period_index, sum(s.spend) AS spend
-    FROM periods AS p
-    JOIN spend_daily AS s ON s.date >= p.period_start AND s.date < p.period_end
+    SELECT d.period_index, sum(s.spend) AS spend
+    FROM period_days AS d
+    JOIN spend_daily AS s ON s.date = d.day
     WHERE len($channels) = 0 OR list_contains($channels, s.channel)
     GROUP BY ALL
 ),
 acquired AS (
-    SELECT p.period_index, count(*) AS new_customers
-    FROM periods AS p
-    JOIN fc ON fc.first_order_at >= p.period_start AND fc.first_order_at < p.period_end
+    SELECT d.period_index, count(*) AS new_customers
+    FROM fc
+    JOIN period_days AS d ON CAST(fc.first_order_at AS DATE) = d.day
     GROUP BY ALL
 )"""
 
@@ -315,19 +414,9 @@ LTV_CAC = register(
         requires=("orders", "marketing_spend"),
         note_when_missing="Import marketing spend (marketing_spend) on the Data page.",
         sql=_SPEND
-        + """,
-revenue AS (
-    SELECT p.period_index, sum(fo.revenue) AS revenue
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest AND fo.ordered_at < p.period_end
-    GROUP BY ALL
-),
-customers AS (
-    SELECT p.period_index, count(*) AS customers
-    FROM periods AS p
-    JOIN fc ON fc.first_order_at < p.period_end
-    GROUP BY ALL
-)
+        + _ACQUIRED_BY_END.replace("\n, ", ",\n", 1)
+        + _REVENUE_BY_END
+        + """
 SELECT p.period_index,
        CASE WHEN len($countries) = 0 THEN
            (r.revenue * CAST($margin AS DOUBLE) / nullif(c.customers, 0))
@@ -336,8 +425,8 @@ SELECT p.period_index,
 FROM periods AS p
 LEFT JOIN spend AS s USING (period_index)
 LEFT JOIN acquired AS a USING (period_index)
-LEFT JOIN revenue AS r USING (period_index)
-LEFT JOIN customers AS c USING (period_index)
+LEFT JOIN revenue_by_end AS r USING (period_index)
+LEFT JOIN acquired_by_end AS c USING (period_index)
 ORDER BY p.period_index
 """,
     )
@@ -360,12 +449,12 @@ PAYBACK_MONTHS = register(
         sql=_SPEND
         + """,
 by_month AS (
-    SELECT p.period_index,
+    SELECT d.period_index,
            date_diff('month', fo.first_order_at, fo.ordered_at) AS month_index,
            sum(fo.revenue) AS revenue
-    FROM periods AS p
-    JOIN fo ON NOT fo.is_guest
-           AND fo.first_order_at >= p.period_start AND fo.first_order_at < p.period_end
+    FROM fo
+    JOIN period_days AS d ON CAST(fo.first_order_at AS DATE) = d.day
+    WHERE NOT fo.is_guest
     GROUP BY ALL
 ),
 cumulative AS (

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from retention.filters import Filters
 from retention.ingest.load import load_frames
-from retention.metrics import REGISTRY, calendar_periods, compute
+from retention.metrics import REGISTRY, calendar_periods, compute, trailing_periods
 from retention.metrics.kpis import KPI_NAMES, kpi_series
 from retention.store import Store
 from tests.conftest import frame
@@ -201,3 +201,85 @@ def test_rates_in_unit_interval_and_order_free(
     pd.testing.assert_frame_equal(a, b)  # shuffling input rows changes nothing
     shares = a[a["metric"].map(lambda n: REGISTRY[n].unit == "share")]["value"].dropna()
     assert ((shares >= 0) & (shares <= 1)).all()
+
+
+def _customers_in(counted: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> set[str]:
+    at = counted["ordered_at"]
+    return set(counted.loc[(at >= start) & (at < end), "customer_id"])
+
+
+def _by_definition(rows: list[dict], periods: list, n: int) -> dict[tuple[str, int], float]:
+    """Customers, new, returning, retention and churn per period, from the definitions with
+    Python sets (no SQL, no shortcuts), for the equivalence test below."""
+    orders = pd.DataFrame(rows)
+    counted = orders[orders["status"].isin(["completed", "refunded"])]
+    counted = counted[counted["customer_id"].notna()]
+    first = counted.groupby("customer_id")["ordered_at"].min()
+    out: dict[tuple[str, int], float] = {}
+    days = pd.Timedelta(days=n)
+    for p in periods:
+        s, e = pd.Timestamp(p.start), pd.Timestamp(p.end)
+        length = e - s
+        now = _customers_in(counted, s, e)
+        out["customers", p.index] = len(now)
+        out["new_customers", p.index] = sum(s <= first[c] < e for c in now)
+        out["returning_customers", p.index] = sum(first[c] < s for c in now)
+        before = _customers_in(counted, s - length, s)
+        out["retention_rate", p.index] = len(before & now) / len(before) if before else math.nan
+        active = _customers_in(counted, s - days, s)
+        still = _customers_in(counted, e - days, e)
+        out["churn_rate", p.index] = len(active - still) / len(active) if active else math.nan
+    return out
+
+
+SAME_DAY_ORDER = st.fixed_dictionaries(
+    {
+        "customer": st.sampled_from(["a", "b", "c", "d", "e", None]),
+        "day": st.integers(min_value=0, max_value=200),
+        "hour": st.integers(min_value=0, max_value=23),
+        "status": st.sampled_from(["completed", "completed", "refunded", "cancelled"]),
+    }
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    orders=st.lists(SAME_DAY_ORDER, min_size=1, max_size=40),
+    n=st.sampled_from([1, 7, 20, 31, 45, 90, 120]),
+    grain=st.sampled_from(["week", "month", "quarter", "trailing-30", "trailing-90"]),
+)
+def test_customer_counts_and_rates_match_the_definitions(
+    tmp_path_factory: pytest.TempPathFactory, orders: list[dict], n: int, grain: str
+) -> None:
+    # The SQL counts distinct customers as first orders in a window (previous order before
+    # it) and churn as a difference of two such counts when N covers the period; thresholds
+    # shorter than the period take flags per customer. Both must equal the set definitions,
+    # including several orders on one day, guests and cancelled orders.
+    rows = [
+        {
+            "order_id": f"x{i}",
+            "customer_id": o["customer"],
+            "ordered_at": pd.Timestamp("2024-01-01") + pd.Timedelta(days=o["day"], hours=o["hour"]),
+            "revenue": 10.0,
+            "status": o["status"],
+            "channel": "email",
+        }
+        for i, o in enumerate(orders)
+    ]
+    if grain.startswith("trailing"):
+        periods = trailing_periods(date(2024, 7, 19), int(grain.split("-")[1]), 4)
+    else:
+        periods = calendar_periods(date(2024, 2, 1), date(2024, 7, 19), grain)
+    with Store(tmp_path_factory.mktemp("d") / "d.duckdb") as s:
+        load_frames(s, {"orders": frame("orders", rows)}, source_name="d")
+        names = ["customers", "new_customers", "returning_customers", "retention_rate"]
+        got = kpi_series(s, periods, names=[*names, "churn_rate"], inactivity_days=n)
+    want = _by_definition(rows, periods, n)
+    for row in got.itertuples():
+        expected = want[row.metric, row.period_index]
+        if math.isnan(expected):
+            assert math.isnan(row.value), (row.metric, row.period_index)
+        else:
+            assert row.value == pytest.approx(expected), (row.metric, row.period_index, grain, n)
