@@ -161,6 +161,17 @@ def test_negative_revenue_with_an_empty_status_is_judged_as_completed() -> None:
     }
 
 
+def test_duplicate_key_with_an_empty_part_is_named() -> None:
+    # channel and device are empty (filled with 'all' later); this used to crash.
+    text = "date,channel,device,sessions\n2024-01-01,,,10\n2024-01-01,web,,5\n2024-01-01,,,7\n"
+    prepared = prepare(text, "traffic_daily")
+    assert prepared.valid["sessions"].tolist() == [10, 5]
+    assert reasons(prepared) == {
+        4: "duplicate date '2024-01-01', channel (empty), device (empty): line 2 has the same "
+        "key (that row is kept)"
+    }
+
+
 def test_counts_funnel_and_defaults_in_traffic() -> None:
     text = (
         "date,channel,sessions,product_views,add_to_carts,checkouts\n"
