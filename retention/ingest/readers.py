@@ -187,8 +187,8 @@ def _drop_empty_rows(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFra
     for name in frame.columns:
         col = frame[name]
         filled |= (col.notna() & (col.str.strip() != "")).to_numpy(dtype=bool)
-    if filled.all():
-        return frame, lines
+        if filled.all():  # usually after the first column (an id is rarely empty)
+            return frame, lines
     return frame[filled].reset_index(drop=True), lines[filled]
 
 
