@@ -235,59 +235,94 @@ ORDER BY p.period_index
 
 _N = "to_days(CAST($inactivity_days AS INTEGER))"
 
+_DAYS = "CAST($inactivity_days AS INTEGER)"
+
 ACTIVITY_COUNTS_SQL = f"""
-, window_days AS (
-    SELECT period_index,
-           period_end - period_start <= {_N} AS covered,
-           CAST(period_start - {_N} AS DATE) AS start_window,
-           CAST(period_start AS DATE) AS start,
+, windows AS (
+    SELECT period_index, 'start' AS kind, CAST(period_start - {_N} AS DATE) AS first_day,
+           {_DAYS} AS width
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+    UNION ALL
+    SELECT period_index, 'either', CAST(period_start - {_N} AS DATE),
+           {_DAYS} + CAST(date_diff('day', period_start, period_end) AS INTEGER)
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+    UNION ALL
+    SELECT period_index, 'end', CAST(period_end - {_N} AS DATE), {_DAYS}
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+),
+widths AS (SELECT DISTINCT width FROM windows),
+gaps AS (
+    SELECT order_date AS day,
+           least(coalesce(CAST(days_since_previous AS INTEGER), 2147483647),
+                 (SELECT max(width) FROM widths)) AS gap,
+           count(*) AS orders
+    FROM fo
+    WHERE NOT is_guest
+    GROUP BY ALL
+),
+events AS (
+    SELECT x.width, g.day - least(g.gap, x.width) + 1 AS day, g.orders AS delta
+    FROM gaps AS g CROSS JOIN widths AS x
+    UNION ALL
+    SELECT x.width, g.day + 1, -g.orders
+    FROM gaps AS g CROSS JOIN widths AS x
+),
+running AS (
+    SELECT width, day, sum(sum(delta)) OVER (PARTITION BY width ORDER BY day) AS customers
+    FROM events
+    GROUP BY width, day
+),
+window_counts AS (
+    SELECT w.period_index,
+           coalesce(sum(r.customers) FILTER (WHERE w.kind = 'start'), 0) AS active_at_start,
+           coalesce(sum(r.customers) FILTER (WHERE w.kind = 'either'), 0)
+             - coalesce(sum(r.customers) FILTER (WHERE w.kind = 'end'), 0) AS churned_by_end
+    FROM windows AS w
+    ASOF LEFT JOIN running AS r ON w.width = r.width AND w.first_day >= r.day
+    GROUP BY w.period_index
+),
+short_days AS (
+    SELECT period_index, CAST(period_start AS DATE) AS start,
            CAST(period_end - {_N} AS DATE) AS end_window,
            CAST(unnest(generate_series(period_start - {_N}, period_end - INTERVAL 1 DAY,
                                        INTERVAL 1 DAY)) AS DATE) AS day
     FROM periods
+    WHERE period_end - period_start > {_N}
 ),
-window_orders AS NOT MATERIALIZED (
-    SELECT w.*, fo.customer_id, fo.previous_order_date AS previous
-    FROM fo
-    JOIN window_days AS w ON fo.order_date = w.day
-    WHERE NOT fo.is_guest
-),
-by_order AS (
-    SELECT period_index,
-           count(*) FILTER (WHERE day < start AND coalesce(previous < start_window, true))
-               AS active_at_start,
-           count(*) FILTER (WHERE coalesce(previous < start_window, true))
-             - count(*) FILTER (WHERE day >= end_window AND coalesce(previous < end_window, true))
-               AS churned_by_end
-    FROM window_orders
-    WHERE covered
-    GROUP BY period_index
-),
-by_customer AS (
+flag_counts AS (
     SELECT period_index,
            count(*) FILTER (WHERE active_at_start) AS active_at_start,
            count(*) FILTER (WHERE active_at_start AND NOT active_at_end) AS churned_by_end
     FROM (
-        SELECT period_index, customer_id,
-               bool_or(day < start) AS active_at_start,
-               bool_or(day >= end_window) AS active_at_end
-        FROM window_orders
-        WHERE NOT covered
+        SELECT d.period_index, fo.customer_id,
+               bool_or(d.day < d.start) AS active_at_start,
+               bool_or(d.day >= d.end_window) AS active_at_end
+        FROM fo
+        JOIN short_days AS d ON fo.order_date = d.day
+        WHERE NOT fo.is_guest
         GROUP BY ALL
     )
     GROUP BY period_index
 ),
-activity AS (SELECT * FROM by_order UNION ALL SELECT * FROM by_customer)
+activity AS (SELECT * FROM window_counts UNION ALL SELECT * FROM flag_counts)
 """
 """Per period: customers active at its start (an order in the N days before it) and, of
 those, the ones not active at its end (no order in the N days before the end).
 
-With N at least the period's length ("covered": end − N ≤ start), active at the start or the
-end is the same as an order in [start − N, end), so churned = customers with an order in
-[start − N, end) − customers with an order in [end − N, end), each counted as first orders in
-the window (PRELUDE): one pass over the orders, no grouping by customer. Shorter thresholds
-leave a gap between the two windows and take the flags per customer. Shared by ``churn_rate``
-and the Churn page's counts, so the two cannot disagree."""
+When N is at least the period's length, end − N ≤ start, so "active at the start or at the
+end" is "an order in [start − N, end)" and churned = customers with an order in
+[start − N, end) − customers with an order in [end − N, end). Customers with an order in a
+window of W days from day a are counted without touching customers: an order on day d whose
+customer's previous order was g days earlier is the customer's first in the windows starting on
+days d − min(g, W) + 1 … d, so it adds +1 at the first of those days and −1 after the last,
+and the running sum of these events over days is the count for every window start at once.
+The orders are first grouped by (day, gap), so the work after one pass over the orders is over
+days, not orders. Thresholds shorter than the period leave a gap between the two windows and
+take flags per customer (orders matched to the window's days). Shared by ``churn_rate`` and the
+Churn page's counts, so the two cannot disagree."""
 
 CHURN_RATE = register(
     Metric(
