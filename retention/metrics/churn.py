@@ -35,7 +35,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from retention.filters import Filters
-from retention.metrics.kpis import ACTIVITY_COUNTS_SQL, DEFAULT_INACTIVITY_DAYS, data_last_day
+from retention.metrics.kpis import (
+    ACTIVITY_COUNTS_SQL,
+    DEFAULT_INACTIVITY_DAYS,
+    WINDOW_CUSTOMERS_SQL,
+    data_last_day,
+)
 from retention.metrics.periods import GRAINS, Grain, Period, calendar_periods
 from retention.metrics.registry import PRELUDE, REGISTRY, Metric, bind, compute, register
 from retention.metrics.tables import TableRequest, register_table
@@ -73,21 +78,45 @@ ALL_GROUP = "All customers"
 
 # --- registered metrics -----------------------------------------------------------------------
 
-_LAST_ORDER = """
-, last_order AS (
-    SELECT p.period_index, fo.customer_id, max(fo.ordered_at) AS last_at
+_A_DAYS = "CAST($inactivity_days AS INTEGER) // 2"
+_STATUS = (
+    """
+, windows AS (
+    SELECT period_index, 'recent' AS kind, CAST(period_end - to_days({width}) AS DATE) AS first_day,
+           {width} AS width
+    FROM periods
+    UNION ALL
+    SELECT period_index, 'within', CAST(period_end - to_days({within}) AS DATE), {within}
+    FROM periods
+)"""
+    + WINDOW_CUSTOMERS_SQL
+    + """,
+acquired AS (
+    SELECT p.period_index, count(fc.customer_id) AS customers
     FROM periods AS p
-    JOIN fo ON NOT fo.is_guest AND fo.ordered_at < p.period_end
-    GROUP BY ALL
+    LEFT JOIN (SELECT CAST(first_order_at AS DATE) AS day, customer_id FROM fc) AS fc
+        ON fc.day < p.period_end
+    GROUP BY p.period_index
+),
+counts AS (
+    SELECT period_index,
+           sum(customers) FILTER (WHERE kind = 'recent') AS recent,
+           sum(customers) FILTER (WHERE kind = 'within') AS within
+    FROM window_customers
+    GROUP BY period_index
 )
-SELECT p.period_index, count(l.customer_id) FILTER (WHERE {condition}) AS value
+SELECT p.period_index, {value} AS value
 FROM periods AS p
-LEFT JOIN last_order AS l USING (period_index)
-GROUP BY p.period_index
+JOIN acquired AS a USING (period_index)
+JOIN counts AS c USING (period_index)
 ORDER BY p.period_index
 """
-_N = "to_days(CAST($inactivity_days AS INTEGER))"
-_A = "to_days(CAST($inactivity_days AS INTEGER) // 2)"
+)
+"""Counts of customers by when they last ordered before the period's end, from customers with
+an order in two windows that end there (``WINDOW_CUSTOMERS_SQL``): ``recent`` is the last
+``width`` days, ``within`` the last ``within`` days; ``a.customers`` is everyone acquired
+before the end. No customer's orders are grouped."""
+_N = "CAST($inactivity_days AS INTEGER)"
 
 CHURNED_CUSTOMERS = register(
     Metric(
@@ -99,7 +128,8 @@ CHURNED_CUSTOMERS = register(
         unit="count",
         higher_is_better=False,
         defaults={"inactivity_days": DEFAULT_INACTIVITY_DAYS},
-        sql=_LAST_ORDER.format(condition=f"l.last_at < p.period_end - {_N}"),
+        # acquired before the end − those with an order in the last N days
+        sql=_STATUS.format(width=_N, within=_N, value="a.customers - c.recent"),
     )
 )
 
@@ -113,9 +143,8 @@ CUSTOMERS_AT_RISK = register(
         unit="count",
         higher_is_better=False,
         defaults={"inactivity_days": DEFAULT_INACTIVITY_DAYS},
-        sql=_LAST_ORDER.format(
-            condition=f"l.last_at >= p.period_end - {_N} AND l.last_at < p.period_end - {_A}"
-        ),
+        # an order in the last N days − an order in the last ⌊N/2⌋ days
+        sql=_STATUS.format(width=_A_DAYS, within=_N, value="c.within - c.recent"),
     )
 )
 
@@ -129,11 +158,15 @@ MEDIAN_DAYS_BETWEEN_ORDERS = register(
         unit="days",
         higher_is_better=False,
         sql="""
-SELECT p.period_index, quantile_cont(fo.days_since_previous, 0.5) AS value
+, gaps AS (
+    SELECT period_index, quantile_cont(days_since_previous, 0.5) AS value
+    FROM po
+    WHERE order_number > 1
+    GROUP BY period_index
+)
+SELECT p.period_index, g.value
 FROM periods AS p
-LEFT JOIN fo ON fo.order_number > 1
-            AND fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
-GROUP BY p.period_index
+LEFT JOIN gaps AS g USING (period_index)
 ORDER BY p.period_index
 """,
     )

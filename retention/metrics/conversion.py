@@ -144,12 +144,16 @@ CHECKOUT_RATE = _traffic_metric(
 )
 
 _AOV_OF = """
-SELECT p.period_index,
-       sum(fo.revenue) FILTER (WHERE {where})
-           / nullif(count(fo.order_id) FILTER (WHERE {where}), 0) AS value
+, aov AS (
+    SELECT period_index,
+           sum(fo.revenue) FILTER (WHERE {where})
+               / nullif(count(fo.order_id) FILTER (WHERE {where}), 0) AS value
+    FROM po AS fo
+    GROUP BY period_index
+)
+SELECT p.period_index, a.value
 FROM periods AS p
-LEFT JOIN fo ON fo.ordered_at >= p.period_start AND fo.ordered_at < p.period_end
-GROUP BY p.period_index
+LEFT JOIN aov AS a USING (period_index)
 ORDER BY p.period_index
 """
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVITY_COUNTS_SQL",
+    "WINDOW_CUSTOMERS_SQL",
     "KPI_NAMES",
     "DEFAULT_INACTIVITY_DAYS",
     "kpi_series",
@@ -237,22 +238,7 @@ _N = "to_days(CAST($inactivity_days AS INTEGER))"
 
 _DAYS = "CAST($inactivity_days AS INTEGER)"
 
-ACTIVITY_COUNTS_SQL = f"""
-, windows AS (
-    SELECT period_index, 'start' AS kind, CAST(period_start - {_N} AS DATE) AS first_day,
-           {_DAYS} AS width
-    FROM periods
-    WHERE period_end - period_start <= {_N}
-    UNION ALL
-    SELECT period_index, 'either', CAST(period_start - {_N} AS DATE),
-           {_DAYS} + CAST(date_diff('day', period_start, period_end) AS INTEGER)
-    FROM periods
-    WHERE period_end - period_start <= {_N}
-    UNION ALL
-    SELECT period_index, 'end', CAST(period_end - {_N} AS DATE), {_DAYS}
-    FROM periods
-    WHERE period_end - period_start <= {_N}
-),
+WINDOW_CUSTOMERS_SQL = """,
 widths AS (SELECT DISTINCT width FROM windows),
 gaps AS (
     SELECT order_date AS day,
@@ -275,14 +261,47 @@ running AS (
     FROM events
     GROUP BY width, day
 ),
-window_counts AS (
-    SELECT w.period_index,
-           coalesce(sum(r.customers) FILTER (WHERE w.kind = 'start'), 0) AS active_at_start,
-           coalesce(sum(r.customers) FILTER (WHERE w.kind = 'either'), 0)
-             - coalesce(sum(r.customers) FILTER (WHERE w.kind = 'end'), 0) AS churned_by_end
+window_customers AS (
+    SELECT w.period_index, w.kind, coalesce(r.customers, 0) AS customers
     FROM windows AS w
     ASOF LEFT JOIN running AS r ON w.width = r.width AND w.first_day >= r.day
-    GROUP BY w.period_index
+)"""
+"""Distinct customers with a counted order in each window of ``width`` days from
+``first_day``, for a ``windows`` CTE (period_index, kind, first_day DATE, width INTEGER) that
+the statement defines before this one.
+
+Counted without grouping by customer: an order on day d whose customer's previous order was g
+days earlier is the customer's first in the windows that start on days d − min(g, W) + 1 … d
+(W the width), so it adds +1 at the first of those days and −1 after the last, and the running
+sum of these events over days is the count for every window start at once. The orders are
+first grouped by (day, gap), so after one pass over them the work is over days, not orders."""
+
+ACTIVITY_COUNTS_SQL = (
+    f"""
+, windows AS (
+    SELECT period_index, 'start' AS kind, CAST(period_start - {_N} AS DATE) AS first_day,
+           {_DAYS} AS width
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+    UNION ALL
+    SELECT period_index, 'either', CAST(period_start - {_N} AS DATE),
+           {_DAYS} + CAST(date_diff('day', period_start, period_end) AS INTEGER)
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+    UNION ALL
+    SELECT period_index, 'end', CAST(period_end - {_N} AS DATE), {_DAYS}
+    FROM periods
+    WHERE period_end - period_start <= {_N}
+)"""
+    + WINDOW_CUSTOMERS_SQL
+    + f""",
+window_counts AS (
+    SELECT period_index,
+           sum(customers) FILTER (WHERE kind = 'start') AS active_at_start,
+           sum(customers) FILTER (WHERE kind = 'either')
+             - sum(customers) FILTER (WHERE kind = 'end') AS churned_by_end
+    FROM window_customers
+    GROUP BY period_index
 ),
 short_days AS (
     SELECT period_index, CAST(period_start AS DATE) AS start,
@@ -309,20 +328,16 @@ flag_counts AS (
 ),
 activity AS (SELECT * FROM window_counts UNION ALL SELECT * FROM flag_counts)
 """
+)
 """Per period: customers active at its start (an order in the N days before it) and, of
 those, the ones not active at its end (no order in the N days before the end).
 
 When N is at least the period's length, end − N ≤ start, so "active at the start or at the
 end" is "an order in [start − N, end)" and churned = customers with an order in
-[start − N, end) − customers with an order in [end − N, end). Customers with an order in a
-window of W days from day a are counted without touching customers: an order on day d whose
-customer's previous order was g days earlier is the customer's first in the windows starting on
-days d − min(g, W) + 1 … d, so it adds +1 at the first of those days and −1 after the last,
-and the running sum of these events over days is the count for every window start at once.
-The orders are first grouped by (day, gap), so the work after one pass over the orders is over
-days, not orders. Thresholds shorter than the period leave a gap between the two windows and
-take flags per customer (orders matched to the window's days). Shared by ``churn_rate`` and the
-Churn page's counts, so the two cannot disagree."""
+[start − N, end) − customers with an order in [end − N, end), both from
+:data:`WINDOW_CUSTOMERS_SQL`. Thresholds shorter than the period leave a gap between the two
+windows and take flags per customer (orders matched to the window's days). Shared by
+``churn_rate`` and the Churn page's counts, so the two cannot disagree."""
 
 CHURN_RATE = register(
     Metric(
