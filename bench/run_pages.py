@@ -34,10 +34,15 @@ from machine import describe  # noqa: E402  (bench/machine.py, next to this scri
 
 from retention.filters import Filters  # noqa: E402
 from retention.metrics import trailing_periods  # noqa: E402
-from retention.metrics.churn import churn_table, survival_table  # noqa: E402
+from retention.metrics.churn import churn_table, status_counts, survival_table  # noqa: E402
 from retention.metrics.cohorts import CohortQuery, cohort_cells  # noqa: E402
 from retention.metrics.conversion import aov_table, funnel  # noqa: E402
-from retention.metrics.kpis import kpi_series, revenue_new_vs_returning  # noqa: E402
+from retention.metrics.kpis import (  # noqa: E402
+    KPI_NAMES,
+    kpi_series,
+    revenue_new_vs_returning,
+)
+from retention.metrics.registry import REGISTRY, compute  # noqa: E402
 from retention.sample import SampleShop, build_sample_db, generate_sample  # noqa: E402
 from retention.store import Store  # noqa: E402
 from tests.oracles import pandas_kpis  # noqa: E402
@@ -49,7 +54,14 @@ ORDERS_SCAN = (
     "SELECT count(DISTINCT customer_id), sum(revenue) FROM order_facts "
     "WHERE status IN ('completed', 'refunded')"
 )
-TRAFFIC_SCAN = "SELECT count(DISTINCT date), sum(sessions) FROM traffic_daily"
+# The funnel reads the daily traffic and counts the counted orders of the same days.
+FUNNEL_SCAN = (
+    "SELECT (SELECT count(DISTINCT date) FROM traffic_daily), "
+    "(SELECT sum(sessions) FROM traffic_daily), "
+    "(SELECT count(DISTINCT customer_id) FROM order_facts "
+    "WHERE status IN ('completed', 'refunded')), "
+    "(SELECT sum(revenue) FROM order_facts WHERE status IN ('completed', 'refunded'))"
+)
 
 
 @dataclass
@@ -62,13 +74,20 @@ class Timing:
     scan: list[float]
 
     def row(self) -> str:
-        o, p = statistics.median(self.ours), statistics.median(self.peer)
+        o = statistics.median(self.ours)
         f = statistics.median(self.scan)
+        if self.peer:
+            p = statistics.median(self.peer)
+            peer = (
+                f"{self.peer_name} {p * 1e3:,.0f} ({min(self.peer) * 1e3:,.0f}–"
+                f"{max(self.peer) * 1e3:,.0f}) | {p / o:,.1f}x"
+            )
+        else:
+            peer = f"{self.peer_name} | —"
         return (
             f"| {self.name} | {f * 1e3:,.0f} | {self.ours_cold * 1e3:,.0f} | {o * 1e3:,.0f} "
             f"({min(self.ours) * 1e3:,.0f}–{max(self.ours) * 1e3:,.0f}) | {o / f:,.1f}x "
-            f"| {self.peer_name} {p * 1e3:,.0f} ({min(self.peer) * 1e3:,.0f}–"
-            f"{max(self.peer) * 1e3:,.0f}) | {p / o:,.1f}x |"
+            f"| {peer} |"
         )
 
 
@@ -251,6 +270,23 @@ def main() -> int:
         )
         print(timings[-1].row())
 
+    def alone(name: str, ours: Callable[[], Any], note: str, scan: str = ORDERS_SCAN) -> None:
+        """A page query without a pandas peer of its own (``note`` says what covers it)."""
+        t0 = time.perf_counter()
+        ours()
+        cold = time.perf_counter() - t0
+        timings.append(
+            Timing(
+                name,
+                cold,
+                timed(ours, args.repeat),
+                [],
+                note,
+                timed(lambda: store.query(scan), args.repeat),
+            )
+        )
+        print(timings[-1].row())
+
     pair(
         "Overview: 14 KPIs x 8 periods",
         lambda: kpi_series(store, periods, filters, inactivity_days=INACTIVITY_DAYS)[
@@ -259,6 +295,14 @@ def main() -> int:
         lambda: pandas_kpis(shop, filters, periods, INACTIVITY_DAYS),
         ["metric", "period_index"],
     )
+    for name in KPI_NAMES:
+        alone(
+            f"Overview KPI: {REGISTRY[name].label} (8 periods)",
+            lambda name=name: compute(
+                store, REGISTRY[name], periods, filters, inactivity_days=INACTIVITY_DAYS
+            ),
+            "one query of the row above",
+        )
     pair(
         "Overview: revenue new vs returning by month",
         lambda: revenue_new_vs_returning(store, filters, "month").assign(
@@ -300,6 +344,11 @@ def main() -> int:
         lambda: pandas_churn(shop, INACTIVITY_DAYS, months),
         ["period_start"],
     )
+    alone(
+        "Churn: tiles (churned, at risk, median gap)",
+        lambda: status_counts(store, INACTIVITY_DAYS),
+        "checked against pandas in tests/metrics/test_churn.py",
+    )
     pair(
         "Churn: Kaplan-Meier time to second order",
         lambda: survival_table(store)[["days", "survival"]].drop_duplicates("days", keep="last"),
@@ -313,7 +362,7 @@ def main() -> int:
         lambda: funnel(store)[["step", "count"]],
         lambda: pandas_funnel(shop),
         ["step"],
-        scan=TRAFFIC_SCAN,
+        scan=FUNNEL_SCAN,
     )
     pair(
         "AOV: per month",
