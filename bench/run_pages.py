@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,14 @@ from machine import describe  # noqa: E402  (bench/machine.py, next to this scri
 from retention.filters import Filters  # noqa: E402
 from retention.metrics import trailing_periods  # noqa: E402
 from retention.metrics.churn import churn_table, status_counts, survival_table  # noqa: E402
-from retention.metrics.cohorts import CohortQuery, cohort_cells  # noqa: E402
+from retention.metrics.cohorts import COHORT_KPIS, CohortQuery, cohort_cells  # noqa: E402
 from retention.metrics.conversion import aov_table, funnel  # noqa: E402
 from retention.metrics.kpis import (  # noqa: E402
     KPI_NAMES,
     kpi_series,
     revenue_new_vs_returning,
 )
+from retention.metrics.periods import Period  # noqa: E402
 from retention.metrics.registry import REGISTRY, compute  # noqa: E402
 from retention.sample import SampleShop, build_sample_db, generate_sample  # noqa: E402
 from retention.store import Store  # noqa: E402
@@ -333,6 +334,12 @@ def main() -> int:
         lambda: pandas_cohorts_tuned(shop),
         ["cohort", "period_index"],
         "pandas (tuned)",
+    )
+    everything = [Period(0, datetime(2000, 1, 1), datetime(2100, 1, 1))]
+    alone(
+        "Cohorts: headline tiles (month-1/3 retention, 6/12-month LTV)",
+        lambda: [compute(store, REGISTRY[n], everything, filters) for n in COHORT_KPIS],
+        "checked against the page's averages in tests/metrics/test_cohorts.py",
     )
     churn_ours = churn_table(store, INACTIVITY_DAYS, grain="month")
     months = [pd.Timestamp(d) for d in churn_ours["period_start"]]

@@ -145,9 +145,6 @@ def _cohort_filter_sql(alias: str, coupon: str = _SUMMARY_COUPON) -> str:
     )
 
 
-COHORT_FILTER_SQL = _cohort_filter_sql("{alias}")
-"""The "filter to" condition on a customer_summary row aliased ``{alias}``."""
-
 _SHIFT = (
     "CAST(CASE $grain WHEN 'week' THEN {start} + to_days(7 * ({k}))"
     " WHEN 'month' THEN {start} + to_months({k}) ELSE {start} + to_months(3 * ({k})) END AS DATE)"
@@ -380,14 +377,21 @@ def dimension_values(store: Store, dimension: str, filters: Filters = Filters())
 _MONTHLY_KPI = (
     """
 , bounds AS (SELECT CAST(max(ordered_at) AS DATE) + 1 AS data_end FROM order_facts),
-members AS (
-    SELECT fc.customer_id, CAST(date_trunc('month', fc.first_order_at) AS DATE) AS cohort_start
-    FROM fc
-    WHERE """
-    + COHORT_FILTER_SQL.format(alias="fc")
+activity AS (
+    SELECT a.cohort_start, a.period_index, a.revenue
+    FROM cohort_activity AS a
+    WHERE a.grain = 'month'
+      AND """
+    + CUSTOMER_FILTER_SQL.format(alias="a")
+    + "\n      AND "
+    + _cohort_filter_sql("a", _ACTIVITY_COUPON)
     + """
 ),
-sizes AS (SELECT cohort_start, count(*) AS cohort_size FROM members GROUP BY cohort_start),
+sizes AS (
+    -- every customer orders in the month of the first order, so period 0 counts the cohort
+    SELECT cohort_start, count(*) AS cohort_size FROM activity WHERE period_index = 0
+    GROUP BY cohort_start
+),
 eligible AS (
     SELECT p.period_index, s.cohort_start, s.cohort_size
     FROM periods AS p
@@ -397,12 +401,10 @@ eligible AS (
       AND s.cohort_size >= $min_cohort_size
 ),
 cells AS (
-    SELECT m.cohort_start, {measure} AS measure
-    FROM members AS m
-    JOIN fo USING (customer_id)
-    WHERE date_diff('month', m.cohort_start, CAST(date_trunc('month', fo.ordered_at) AS DATE))
-          {months}
-    GROUP BY m.cohort_start
+    SELECT cohort_start, {measure} AS measure
+    FROM activity
+    WHERE period_index {months}
+    GROUP BY cohort_start
 )
 SELECT p.period_index,
        coalesce(sum(c.measure), 0) / nullif(sum(e.cohort_size), 0) AS value
@@ -413,6 +415,9 @@ GROUP BY p.period_index
 ORDER BY p.period_index
 """
 )
+"""Over ``cohort_activity`` (one row per customer and active month): month-k retention is a
+count of rows at period k and k-month LTV a sum of their revenue, with no join of the orders
+to the customers."""
 _KPI_DEFAULTS = {"filter_by": NO_SPLIT, "filter_values": [], "min_cohort_size": 0}
 _KPI_SCOPE = (
     " Over the monthly cohorts that start in the period and whose month {m} is complete by "
@@ -433,7 +438,7 @@ def _retention_kpi(month: int) -> Metric:
             defaults=_KPI_DEFAULTS,
             sql=_MONTHLY_KPI.format(
                 last_month=month,
-                measure="count(DISTINCT fo.customer_id)",
+                measure="count(*)",
                 months=f"= {month}",
             ),
         )
@@ -454,7 +459,7 @@ def _ltv_kpi(months: int) -> Metric:
             defaults=_KPI_DEFAULTS,
             sql=_MONTHLY_KPI.format(
                 last_month=months - 1,
-                measure="sum(fo.revenue)",
+                measure="sum(revenue)",
                 months=f"BETWEEN 0 AND {months - 1}",
             ),
         )
