@@ -155,7 +155,7 @@ def _prepare(
         options=source.options,
         mapping=dict(applied),
         rows_read=source.rows_read,
-        valid=finalize(typed[alive], contract),
+        valid=finalize(typed if alive.all() else typed[alive], contract),
         rejected=rejected_frame(frame, lines, rejections, source.problems),
         related=related,
         warnings=tuple(warnings),
