@@ -302,12 +302,14 @@ def _import(db: Path, args: argparse.Namespace) -> int:
     try:
         table_name = args.table
         if table_name is None:
-            source = read_source(data, path.name, options, max_bytes=None)
-            table_name = suggest_table(list(source.frame.columns))
+            # Keep only the column names: the text frame is several times the size of the file.
+            columns = list(read_source(data, path.name, options, max_bytes=None).frame.columns)
+            table_name = suggest_table(columns)
             print(f"table: {table_name} (guessed from the columns; set --table to choose)")
         prepared = prepare_import(
             data, path.name, table_name, options=options, mapping=mapping, max_bytes=None
         )
+        del data  # the file's bytes; the load needs only the prepared frames
     except AmbiguousDateFormat as exc:
         formats = " or ".join(f"--date-format '{c}'" for c in exc.candidates)
         print(f"question: {exc}\nrun again with {formats}", file=sys.stderr)
