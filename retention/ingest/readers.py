@@ -284,7 +284,7 @@ def _parse_csv(
                 invalid_row_handler=on_bad,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=dict.fromkeys(names, pa.large_string()),  # what pandas str holds
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
