@@ -41,11 +41,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
+import numpy as np
 import pandas as pd
 
-from retention.export import neutralise_formulas, to_csv_bytes
+from retention.export import neutralise_formulas, to_csv_bytes, write_csv
 from retention.models.rfm_sql import Queryable
 from retention.segments.attributes import CUSTOMER_ATTRIBUTES_SQL
 from retention.segments.saved import get_segment
@@ -77,6 +78,7 @@ __all__ = [
     "list_exports",
     "record_export",
     "write_target_file",
+    "write_target_file_to",
 ]
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
@@ -232,38 +234,48 @@ FALLBACK_REASON = ReasonRule(
 )
 
 
+def _reason_index(frame: pd.DataFrame) -> np.ndarray:
+    """For each row, the position in :data:`REASON_RULES` of the first rule it matches, or
+    ``len(REASON_RULES)`` (the fallback) when none does."""
+    codes, names = pd.factorize(frame["rfm_segment"].astype(object).to_numpy())
+    m_score = pd.to_numeric(frame["m_score"], errors="coerce").to_numpy(dtype=float)
+    risk = pd.to_numeric(frame["churn_risk"], errors="coerce").to_numpy(dtype=float)
+    index = np.full(len(frame), len(REASON_RULES), dtype=np.intp)
+    free = np.ones(len(frame), dtype=bool)
+    for position, rule in enumerate(REASON_RULES):
+        wanted = [i for i, name in enumerate(names) if name in rule.rfm_segments]
+        match = free & np.isin(codes, wanted)  # code -1 (no segment) is never wanted
+        if rule.min_m_score is not None:
+            match &= m_score >= rule.min_m_score  # NaN compares False: no match
+        if rule.min_churn_risk is not None:
+            match &= risk >= rule.min_churn_risk
+        index[match] = position
+        free &= ~match
+    return index
+
+
+def _rule_values(attribute: str, suffix: str = "") -> np.ndarray:
+    """One object per rule (fallback last): ``attribute`` of the rule followed by ``suffix``;
+    taking from it gives rows that share their strings instead of a copy each."""
+    rules = (*REASON_RULES, FALLBACK_REASON)
+    return np.array([getattr(r, attribute) + suffix for r in rules], dtype=object)
+
+
 def assign_reasons(frame: pd.DataFrame) -> pd.DataFrame:
     """``reason``, ``reason_description`` and ``offer`` for each row of ``frame``.
 
     ``frame`` needs ``rfm_segment``, ``m_score`` and ``churn_risk``; the result has the same
     index. Rules of :data:`REASON_RULES` are tried in order; the first that matches wins."""
-    segment = frame["rfm_segment"].astype(object)
-    m_score = pd.to_numeric(frame["m_score"], errors="coerce")
-    risk = pd.to_numeric(frame["churn_risk"], errors="coerce")
-    out = pd.DataFrame(
+    index = _reason_index(frame)
+    return pd.DataFrame(
         {
-            "reason": FALLBACK_REASON.code,
-            "reason_description": FALLBACK_REASON.description,
-            "offer": FALLBACK_REASON.offer,
+            "reason": _rule_values("code")[index],
+            "reason_description": _rule_values("description")[index],
+            "offer": _rule_values("offer")[index],
         },
         index=frame.index,
         dtype=object,
     )
-    taken = pd.Series(False, index=frame.index)
-    for rule in REASON_RULES:
-        match = segment.isin(rule.rfm_segments) & ~taken
-        if rule.min_m_score is not None:
-            match &= (m_score >= rule.min_m_score).fillna(False)
-        if rule.min_churn_risk is not None:
-            match &= (risk >= rule.min_churn_risk).fillna(False)
-        if match.any():
-            out.loc[match, ["reason", "reason_description", "offer"]] = [
-                rule.code,
-                rule.description,
-                rule.offer,
-            ]
-            taken |= match
-    return out
 
 
 # --- holdout ------------------------------------------------------------------------------
@@ -293,22 +305,59 @@ def _key(seed: int, customer_id: str) -> bytes:
     return hashlib.blake2b(f"{seed}:{customer_id}".encode(), digest_size=8).digest()
 
 
+def _keys(seed: int, ids: Sequence[str]) -> np.ndarray:
+    """The :func:`_key` of each id as big-endian unsigned 64-bit integers, whose order is the
+    digests' byte order (lexicographic order of 8 bytes = big-endian integer order)."""
+    blake2b, prefix = hashlib.blake2b, f"{seed}:"
+    digests = b"".join([blake2b((prefix + i).encode(), digest_size=8).digest() for i in ids])
+    return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+
+
+def _first_k(keys: np.ndarray, ids: Sequence[str], k: int) -> np.ndarray:
+    """Boolean mask of the first ``k`` positions by (key, id), as ``sorted`` would rank them.
+
+    The k-th smallest key is found by partition; every key below it is in, and only the ids
+    that share that key (in practice one: keys are 64-bit) are ranked by id in Python."""
+    n = len(keys)
+    if k <= 0:
+        return np.zeros(n, dtype=bool)
+    if k >= n:
+        return np.ones(n, dtype=bool)
+    cut = np.partition(keys, k - 1)[k - 1]
+    mask = keys < cut
+    tied = np.flatnonzero(keys == cut)
+    room = k - int(mask.sum())
+    mask[sorted(tied.tolist(), key=lambda i: ids[i])[:room]] = True
+    return mask
+
+
+def _id_list(customer_ids: Sequence[str] | pd.Series) -> list[str]:
+    """The ids as Python strings (``str`` of each; a text Series without gaps in one go)."""
+    if (
+        isinstance(customer_ids, pd.Series)
+        and isinstance(customer_ids.dtype, pd.StringDtype)
+        and not customer_ids.hasnans
+    ):
+        return customer_ids.tolist()
+    return [str(c) for c in customer_ids]
+
+
 def assign_groups(
     customer_ids: Sequence[str] | pd.Series, holdout_pct: float, seed: int
 ) -> pd.Series:
     """``target`` or ``holdout`` for each customer id (same order; a Series keeps its index).
 
     The holdout is the first :func:`holdout_size` customers by (blake2b(f"{seed}:{id}"), id):
-    exact in size, and a function of the seed and the set of ids only, never of their order."""
+    exact in size, and a function of the seed and the set of ids only, never of their order.
+    (Keys are computed once and ranked in numpy: the same customers as sorting the ids with
+    that key, see ``tests/test_targets.py``.)"""
     pct, seed = _check_holdout(holdout_pct, seed)
-    ids = [str(c) for c in customer_ids]
+    ids = _id_list(customer_ids)
     if len(set(ids)) != len(ids):
         raise TargetError("customer ids must be unique to draw a holdout")
     k = holdout_size(len(ids), pct)
-    order = sorted(range(len(ids)), key=lambda i: (_key(seed, ids[i]), ids[i]))
-    groups = ["target"] * len(ids)
-    for i in order[:k]:
-        groups[i] = "holdout"
+    held = _first_k(_keys(seed, ids), ids, k)
+    groups = np.array(["target", "holdout"], dtype=object)[held.astype(np.intp)]
     index = customer_ids.index if isinstance(customer_ids, pd.Series) else None
     return pd.Series(groups, index=index, name="group", dtype=object)
 
@@ -404,13 +453,17 @@ def build_target_list(
         rows = rows[consent.to_numpy()].reset_index(drop=True)
     rows["group"] = assign_groups(rows["customer_id"], pct, seed)
     rows["segment"] = segment.name
-    reasons = assign_reasons(rows)
+    reason = _reason_index(rows)
     description = segment.description or segment.rules.describe()
-    rows["reason"] = reasons["reason"]
-    rows["reason_text"] = (
-        reasons["reason_description"] + f" In segment '{segment.name}': {description}"
+    in_segment = f" In segment '{segment.name}': {description}"
+    rows["reason"] = pd.Series(_rule_values("code")[reason], dtype=object)
+    # One string per rule, shared by its rows (not a copy of the sentence per row).
+    rows["reason_text"] = pd.Series(_rule_values("description", in_segment)[reason], dtype=object)
+    rows["offer"] = (
+        pd.Series(_rule_values("offer")[reason], dtype=object)
+        if offer is None
+        else str(offer).strip()
     )
-    rows["offer"] = reasons["offer"] if offer is None else str(offer).strip()
     frame = rows[list(chosen)].reset_index(drop=True)
     members = rows[["customer_id", "group"]].reset_index(drop=True)
     holdout = int((members["group"] == "holdout").sum())
@@ -455,11 +508,8 @@ def write_target_file(
     csv: UTF-8 (with a BOM unless ``bom`` is False), ``delimiter`` ``,`` or ``;``.
     xlsx: one sheet "Target list", header row, text cells stored as text (control characters
     Excel cannot hold are dropped). parquet: pyarrow, column types kept."""
-    if fmt not in FILE_FORMATS:
-        raise TargetError(f"unknown format {fmt!r}; choose one of: {', '.join(FILE_FORMATS)}")
+    _check_file_settings(fmt, delimiter)
     if fmt == "csv":
-        if delimiter not in DELIMITERS:
-            raise TargetError(f"the CSV delimiter is ',' or ';', not {delimiter!r}")
         return to_csv_bytes(frame, delimiter=delimiter, bom=bom)
     safe = neutralise_formulas(frame)
     buffer = io.BytesIO()
@@ -473,6 +523,30 @@ def write_target_file(
     else:
         safe.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
+
+
+def write_target_file_to(
+    frame: pd.DataFrame,
+    fmt: str,
+    handle: BinaryIO,
+    *,
+    delimiter: str = ",",
+    bom: bool = True,
+) -> int:
+    """Write the file :func:`write_target_file` makes to an open binary ``handle``; return
+    the number of bytes written. CSV goes out block by block, so the whole file is never held
+    in memory (for a command that writes to a path; a download button needs the bytes)."""
+    _check_file_settings(fmt, delimiter)
+    if fmt == "csv":
+        return write_csv(frame, handle, delimiter=delimiter, bom=bom)
+    return handle.write(write_target_file(frame, fmt, delimiter=delimiter, bom=bom))
+
+
+def _check_file_settings(fmt: str, delimiter: str) -> None:
+    if fmt not in FILE_FORMATS:
+        raise TargetError(f"unknown format {fmt!r}; choose one of: {', '.join(FILE_FORMATS)}")
+    if fmt == "csv" and delimiter not in DELIMITERS:
+        raise TargetError(f"the CSV delimiter is ',' or ';', not {delimiter!r}")
 
 
 def default_file_name(segment_name: str, fmt: str, day: date) -> str:

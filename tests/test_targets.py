@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -169,14 +170,17 @@ def _first_match(segment: str, m_score: float, risk: float | None) -> str:
 
 def test_reasons_follow_the_table_in_the_shop(shop: Store) -> None:
     tl = build_target_list(
-        shop, "All", ["rfm_segment", "m_score", "churn_risk", "reason", "offer"],
+        shop, "All", ["rfm_segment", "m_score", "churn_risk", "reason", "reason_text", "offer"],
         marketing_only=False,
     )  # fmt: skip
     offers = {r.code: r.offer for r in REASON_RULES}
+    sentences = {r.code: r.description for r in REASON_RULES}
     for row in tl.frame.itertuples(index=False):
         risk = None if pd.isna(row.churn_risk) else row.churn_risk
         assert row.reason == _first_match(row.rfm_segment, row.m_score, risk)
         assert row.offer == offers[row.reason]
+        in_segment = " In segment 'All': Everyone who ever bought"
+        assert row.reason_text == sentences[row.reason] + in_segment
 
 
 def test_reason_table_by_hand() -> None:
@@ -263,6 +267,55 @@ def test_holdout_is_deterministic_and_order_free() -> None:
     assert len(held & held_other) < 30
 
 
+def _sorted_holdout(ids: list[str], pct: float, seed: int) -> list[str]:
+    """The draw as first written: a Python sort of the ids by (blake2b key, id)."""
+    k = holdout_size(len(ids), pct)
+    order = sorted(range(len(ids)), key=lambda i: (targets._key(seed, ids[i]), ids[i]))
+    groups = ["target"] * len(ids)
+    for i in order[:k]:
+        groups[i] = "holdout"
+    return groups
+
+
+def test_vectorised_holdout_matches_the_sorted_draw_on_many_ids() -> None:
+    rng = random.Random(11)
+    ids = [f"C{i:07d}" for i in range(30_000)]
+    ids += [str(i) for i in range(1, 5_000)]  # numeric-looking ids
+    ids += ["Zoë-" + str(i) for i in range(2_000)] + ["日本" + str(i) for i in range(500)]
+    ids += ["", " ", "a:b", "1:2", "😀", "x" * 300]
+    rng.shuffle(ids)
+    for pct, seed in [(10, 0), (12.5, 7), (50, 2**31 - 1), (0.01, 123), (99.9, 42), (100, 5)]:
+        assert assign_groups(ids, pct, seed).tolist() == _sorted_holdout(ids, pct, seed)
+    series = pd.Series(ids, dtype="str", index=range(7, 7 + len(ids)))
+    assert assign_groups(series, 10, 3).tolist() == _sorted_holdout(ids, 10, 3)
+    # Non-text ids are drawn by their str(), as before.
+    numbers = list(range(2_000))
+    assert assign_groups(numbers, 10, 1).tolist() == _sorted_holdout(
+        [str(n) for n in numbers], 10, 1
+    )
+
+
+def test_keys_in_numpy_order_like_the_digests() -> None:
+    ids = [f"c{i}" for i in range(5_000)]
+    keys = targets._keys(9, ids)
+    digests = [targets._key(9, i) for i in ids]
+    assert [int(k).to_bytes(8, "big") for k in keys] == digests
+    assert sorted(range(len(ids)), key=lambda i: digests[i]) == keys.argsort(kind="stable").tolist()
+
+
+def test_ties_at_the_cut_off_are_ranked_by_id() -> None:
+    # 64-bit keys never tie in practice; forced ties check the rule (key, id) all the same.
+    rng = random.Random(4)
+    for _ in range(200):
+        n = rng.randint(1, 40)
+        ids = rng.sample([f"id{i}" for i in range(100)], n)
+        keys = [rng.randint(0, 3) for _ in ids]
+        for k in range(n + 1):
+            mask = targets._first_k(np.array(keys, dtype=np.uint64), ids, k)
+            first = sorted(range(n), key=lambda i: (keys[i], ids[i]))[:k]
+            assert sorted(np.flatnonzero(mask).tolist()) == sorted(first)
+
+
 def test_holdout_edges_and_bad_settings() -> None:
     assert set(assign_groups(IDS[:50], 0, 1)) == {"target"}
     assert set(assign_groups(IDS[:50], 100, 1)) == {"holdout"}
@@ -326,6 +379,27 @@ def test_files_parse_back_to_the_selection(
     if fmt == "csv":
         assert data.startswith(b"\xef\xbb\xbf") == bom
         assert data.decode("utf-8-sig").splitlines()[0].startswith(f"customer_id{delimiter}email")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "delimiter", "bom"),
+    [("csv", ",", True), ("csv", ";", False), ("xlsx", ",", True), ("parquet", ",", True)],
+)
+def test_writing_to_a_file_gives_the_same_bytes(
+    shop: Store, tmp_path: Path, fmt: str, delimiter: str, bom: bool
+) -> None:
+    tl = build_target_list(shop, "All", marketing_only=False, holdout_pct=30, seed=2)
+    path = tmp_path / f"list.{fmt}"
+    with path.open("wb") as handle:
+        size = targets.write_target_file_to(tl.frame, fmt, handle, delimiter=delimiter, bom=bom)
+    data = path.read_bytes()
+    assert size == len(data)
+    if fmt == "xlsx":  # the zip records the time it was written: compare the cells
+        _same(_read_back(data, fmt), neutralise_formulas(tl.frame))
+    else:
+        assert data == write_target_file(tl.frame, fmt, delimiter=delimiter, bom=bom)
+    with pytest.raises(TargetError, match="delimiter"):
+        targets.write_target_file_to(tl.frame, "csv", io.BytesIO(), delimiter="|")
 
 
 def test_xlsx_holds_no_formula_and_survives_control_characters() -> None:
