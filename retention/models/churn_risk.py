@@ -58,6 +58,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.utils import check_random_state
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import threadpool_limits
 
 from retention.models.bgnbd import fit_bgnbd, p_alive
@@ -662,25 +664,119 @@ def _drivers(
             np.random.default_rng(seed).choice(len(design), PERMUTATION_MAX_ROWS, replace=False)
         )
         design, y = design.iloc[rows], y.iloc[rows]
-    result = permutation_importance(
-        model,
-        design,
-        y.to_numpy(),
-        scoring="roc_auc",
-        n_repeats=PERMUTATION_REPEATS,
-        random_state=seed,
-    )
+    try:
+        mean, std = _permutation_importance(model, design, y.to_numpy(), seed)
+    except _NoShortcut:
+        result = permutation_importance(
+            model,
+            design,
+            y.to_numpy(),
+            scoring="roc_auc",
+            n_repeats=PERMUTATION_REPEATS,
+            random_state=seed,
+        )
+        mean, std = result.importances_mean, result.importances_std
     drivers = pd.DataFrame(
         {
             "feature": list(design.columns),
             "label": [FEATURE_LABELS[c] for c in design.columns],
-            "importance": result.importances_mean.astype("float64"),
-            "std": result.importances_std.astype("float64"),
+            "importance": mean.astype("float64"),
+            "std": std.astype("float64"),
         }
     )
     return drivers.sort_values(
         ["importance", "feature"], ascending=[False, True], ignore_index=True
     )
+
+
+class _NoShortcut(Exception):
+    """The fitted model does not look as ``_permutation_importance`` expects."""
+
+
+def _permutation_importance(
+    model: HistGradientBoostingClassifier, design: pd.DataFrame, y: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sklearn.inspection.permutation_importance(model, design, y, scoring="roc_auc",
+    n_repeats=PERMUTATION_REPEATS, random_state=seed)``, mean and std, to the last bit, but
+    only the trees that split on the permuted feature are evaluated again.
+
+    The binary classifier's decision function is baseline + Σ_k tree_k(X), summed tree by tree
+    in fitting order (``_raw_predict``); ROC AUC scores it. A tree that never splits on
+    feature j gives the same values whatever the order of column j, so each tree's values on
+    the unpermuted rows are kept and, for feature j, only the trees splitting on j are
+    evaluated on the permuted rows, then all are summed in the same order as scikit-learn
+    does, which gives the same floats. The shuffles are scikit-learn's: a RandomState(seed)
+    draws one seed, each column gets a RandomState of it, and every repeat shuffles the index
+    again and applies it to the already permuted column. Ordinal encoding of the categorical
+    columns is row by row, so permuting the encoded column equals encoding the permuted one.
+    With 7-leaf trees over 20 features a feature is split on by a small share of the trees,
+    which makes this about ten times faster than scikit-learn's loop (profile at 1M orders:
+    42 s of a 94 s scores run). Raises ``_NoShortcut`` when the model's internals are not
+    those of scikit-learn 1.4-1.9 (the caller then uses scikit-learn's own function).
+    """
+    try:
+        X = np.ascontiguousarray(model._preprocess_X(design, reset=False))
+        known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+        trees = [predictors[0] for predictors in model._predictors]
+        baseline = np.asarray(model._baseline_prediction, dtype="float64").ravel()
+        positions = _encoded_positions(model, design.shape[1])
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
+        raise _NoShortcut(str(error)) from error
+    if model.n_trees_per_iteration_ != 1 or len(baseline) != 1 or X.shape[1] != len(positions):
+        raise _NoShortcut("not a binary classifier")
+    n_threads = _openmp_effective_n_threads()
+    n = X.shape[0]
+    values = np.empty((len(trees), n))
+    for k, tree in enumerate(trees):
+        values[k] = tree.predict(X, known, f_idx_map, n_threads)
+    splits_on = [
+        set(tree.nodes["feature_idx"][tree.nodes["is_leaf"] == 0].tolist()) for tree in trees
+    ]
+
+    def decision(replaced: Mapping[int, np.ndarray]) -> np.ndarray:
+        raw = np.zeros(n)
+        raw += baseline[0]
+        for k in range(len(trees)):
+            raw += replaced.get(k, values[k])
+        return raw
+
+    base_score = float(roc_auc_score(y, decision({})))
+    if not np.array_equal(decision({}), model.decision_function(design)):
+        raise _NoShortcut("tree sums differ from decision_function")
+    column_seed = check_random_state(seed).randint(np.iinfo(np.int32).max + 1)
+    importances = np.empty((design.shape[1], PERMUTATION_REPEATS))
+    for column in range(design.shape[1]):
+        j = int(positions[column])
+        using = [k for k, used in enumerate(splits_on) if j in used]
+        rng = check_random_state(column_seed)
+        shuffling = np.arange(n)
+        permuted = X.copy()
+        for repeat in range(PERMUTATION_REPEATS):
+            rng.shuffle(shuffling)
+            permuted[:, j] = permuted[shuffling, j]
+            replaced = {k: trees[k].predict(permuted, known, f_idx_map, n_threads) for k in using}
+            importances[column, repeat] = base_score - roc_auc_score(y, decision(replaced))
+    return importances.mean(axis=1), importances.std(axis=1)
+
+
+def _encoded_positions(model: HistGradientBoostingClassifier, n_columns: int) -> np.ndarray:
+    """Column of the model's encoded input that holds each column of the design."""
+    preprocessor = model._preprocessor
+    if preprocessor is None:
+        return np.arange(n_columns)
+    positions = np.full(n_columns, -1)
+    for name, _, columns in preprocessor.transformers_:
+        if name not in preprocessor.output_indices_:
+            continue
+        chosen = np.asarray(columns)
+        chosen = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype("int64")
+        out = preprocessor.output_indices_[name]
+        if out.stop - out.start != len(chosen):
+            raise ValueError(f"{name} maps {len(chosen)} columns to {out.stop - out.start}")
+        positions[chosen] = np.arange(out.start, out.stop)
+    if (positions < 0).any():
+        raise ValueError("a column of the design is not in the encoded input")
+    return positions
 
 
 def _calibration(name: str, y: np.ndarray, probability: np.ndarray) -> pd.DataFrame:

@@ -94,6 +94,7 @@ __all__ = [
     "GroupPredictions",
     "discount_factors",
     "predict_customers",
+    "predict_customers_and_groups",
     "predict_group_totals",
 ]
 
@@ -632,39 +633,10 @@ def predict_customers(
     """
     settings = CltvSettings() if settings is None else settings
     run = _prepare(bgnbd, gg, frequency, recency, T, monetary_value, settings)
-    n = len(run.x)
-    columns = {name: np.empty(n) for name in CUSTOMER_COLUMNS}
-    sums = np.zeros((settings.draws + 1, 2))
+    customers = _CustomerSums(run, settings)
     for chunk in run.chunks(settings.margin):
-        at = chunk.positions
-        for name, values, usable in (
-            ("p_alive", chunk.p_alive, run.bg_ok),
-            ("expected_orders", chunk.orders, run.bg_ok),
-            ("expected_spend", chunk.spend, run.gg_ok),
-            ("predicted_cltv", chunk.cltv, run.bg_ok and run.gg_ok),
-        ):
-            columns[name][at] = values[:, 0]
-            low, high = _interval(values[:, 1:], settings, usable)
-            columns[f"{name}_low"][at] = low
-            columns[f"{name}_high"][at] = high
-        sums[:, 0] += chunk.orders.sum(axis=0)
-        sums[:, 1] += chunk.cltv.sum(axis=0)
-    usable = np.array([run.bg_ok, run.bg_ok and run.gg_ok])
-    draws = np.where(usable, sums[1:], np.nan)
-    low, high = _interval(draws.T, settings, True)
-    totals = pd.Series(
-        [sums[0, 0], low[0], high[0], sums[0, 1], low[1], high[1]],
-        index=pd.Index(TOTAL_FIELDS),
-        name="total",
-        dtype="float64",
-    )
-    return CustomerPredictions(
-        customers=pd.DataFrame(columns, columns=list(CUSTOMER_COLUMNS)),
-        totals=totals,
-        total_draws=pd.DataFrame(draws, columns=list(_TOTAL_METRICS)),
-        warnings=run.warnings + tuple(_non_finite_warning(np.where(usable, sums, 0.0))),
-        settings=settings,
-    )
+        customers.add(chunk)
+    return customers.result()
 
 
 def predict_group_totals(
@@ -686,55 +658,150 @@ def predict_group_totals(
     a single group reproduces its totals.
     """
     settings = CltvSettings() if settings is None else settings
+    codes = _group_codes(groups)
+    run = _prepare(bgnbd, gg, frequency, recency, T, monetary_value, settings)
+    sums = _GroupSums(run, settings, codes)
+    for chunk in run.chunks(settings.margin):
+        sums.add(chunk)
+    return sums.result()
+
+
+def predict_customers_and_groups(
+    bgnbd: BgNbdFit,
+    gg: GammaGammaFit,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    settings: CltvSettings | None = None,
+    *,
+    groups: ArrayLike,
+) -> tuple[CustomerPredictions, GroupPredictions]:
+    """``predict_customers`` and ``predict_group_totals`` from one evaluation of the models.
+
+    The same results as the two calls, value for value: the draws, chunks and sums are the
+    same; only the (customers × draws) predictions are computed once instead of twice, which
+    was half of the prediction time of a scores run.
+    """
+    settings = CltvSettings() if settings is None else settings
+    codes = _group_codes(groups)
+    run = _prepare(bgnbd, gg, frequency, recency, T, monetary_value, settings)
+    customers = _CustomerSums(run, settings)
+    sums = _GroupSums(run, settings, codes)
+    for chunk in run.chunks(settings.margin):
+        customers.add(chunk)
+        sums.add(chunk)
+    return customers.result(), sums.result()
+
+
+class _CustomerSums:
+    """Per-customer columns and per-draw totals, filled chunk by chunk."""
+
+    def __init__(self, run: _Run, settings: CltvSettings) -> None:
+        self.run = run
+        self.settings = settings
+        n = len(run.x)
+        self.columns = {name: np.empty(n) for name in CUSTOMER_COLUMNS}
+        self.sums = np.zeros((settings.draws + 1, 2))
+
+    def add(self, chunk: _Chunk) -> None:
+        run, at = self.run, chunk.positions
+        for name, values, usable in (
+            ("p_alive", chunk.p_alive, run.bg_ok),
+            ("expected_orders", chunk.orders, run.bg_ok),
+            ("expected_spend", chunk.spend, run.gg_ok),
+            ("predicted_cltv", chunk.cltv, run.bg_ok and run.gg_ok),
+        ):
+            self.columns[name][at] = values[:, 0]
+            low, high = _interval(values[:, 1:], self.settings, usable)
+            self.columns[f"{name}_low"][at] = low
+            self.columns[f"{name}_high"][at] = high
+        self.sums[:, 0] += chunk.orders.sum(axis=0)
+        self.sums[:, 1] += chunk.cltv.sum(axis=0)
+
+    def result(self) -> CustomerPredictions:
+        run, settings, sums = self.run, self.settings, self.sums
+        usable = np.array([run.bg_ok, run.bg_ok and run.gg_ok])
+        draws = np.where(usable, sums[1:], np.nan)
+        low, high = _interval(draws.T, settings, True)
+        totals = pd.Series(
+            [sums[0, 0], low[0], high[0], sums[0, 1], low[1], high[1]],
+            index=pd.Index(TOTAL_FIELDS),
+            name="total",
+            dtype="float64",
+        )
+        return CustomerPredictions(
+            customers=pd.DataFrame(self.columns, columns=list(CUSTOMER_COLUMNS)),
+            totals=totals,
+            total_draws=pd.DataFrame(draws, columns=list(_TOTAL_METRICS)),
+            warnings=run.warnings + tuple(_non_finite_warning(np.where(usable, sums, 0.0))),
+            settings=settings,
+        )
+
+
+def _group_codes(groups: ArrayLike) -> NDArray[np.integer]:
     codes = np.asarray(groups).ravel()
     if codes.dtype.kind not in "iu":
         raise ValueError(f"groups must be integer codes, got dtype {codes.dtype}")
-    run = _prepare(bgnbd, gg, frequency, recency, T, monetary_value, settings)
-    if len(codes) != len(run.x):
-        raise ValueError(
-            f"groups must have one code per customer: got {len(codes)} for {len(run.x)} customers"
-        )
-    if (codes < 0).any():
-        raise ValueError(
-            f"groups has {int((codes < 0).sum())} negative code(s) (a missing group?); "
-            "give every customer a code ≥ 0"
-        )
-    present, group_of = np.unique(codes, return_inverse=True)
-    group_of = group_of.ravel()
-    n_groups = len(present)
-    orders = np.zeros((n_groups, settings.draws + 1))
-    cltv = np.zeros_like(orders)
-    for chunk in run.chunks(settings.margin):
-        members = group_of[chunk.positions]
+    return codes
+
+
+class _GroupSums:
+    """Per-group sums of every draw, filled chunk by chunk."""
+
+    def __init__(self, run: _Run, settings: CltvSettings, codes: NDArray[np.integer]) -> None:
+        if len(codes) != len(run.x):
+            raise ValueError(
+                f"groups must have one code per customer: got {len(codes)} for "
+                f"{len(run.x)} customers"
+            )
+        if (codes < 0).any():
+            raise ValueError(
+                f"groups has {int((codes < 0).sum())} negative code(s) (a missing group?); "
+                "give every customer a code ≥ 0"
+            )
+        self.run = run
+        self.settings = settings
+        self.present, group_of = np.unique(codes, return_inverse=True)
+        self.group_of = group_of.ravel()
+        self.orders = np.zeros((len(self.present), settings.draws + 1))
+        self.cltv = np.zeros_like(self.orders)
+
+    def add(self, chunk: _Chunk) -> None:
+        members = self.group_of[chunk.positions]
         indicator = sparse.csr_matrix(
             (np.ones(len(members)), (members, np.arange(len(members)))),
-            shape=(n_groups, len(members)),
+            shape=(len(self.present), len(members)),
         )
-        orders += indicator @ chunk.orders
-        cltv += indicator @ chunk.cltv
-    cltv_ok = run.bg_ok and run.gg_ok
-    orders_low, orders_high = _interval(orders[:, 1:], settings, run.bg_ok)
-    cltv_low, cltv_high = _interval(cltv[:, 1:], settings, cltv_ok)
-    table = pd.DataFrame(
-        {
-            "group_code": present,
-            "customers": np.bincount(group_of, minlength=n_groups).astype("int64"),
-            "expected_orders": orders[:, 0],
-            "expected_orders_low": orders_low,
-            "expected_orders_high": orders_high,
-            "predicted_cltv": cltv[:, 0],
-            "predicted_cltv_low": cltv_low,
-            "predicted_cltv_high": cltv_high,
-        },
-        columns=list(GROUP_COLUMNS),
-    )
-    sums = np.stack([orders.sum(axis=0), cltv.sum(axis=0)], axis=1)
-    usable = np.array([run.bg_ok, cltv_ok])
-    missing = np.full((n_groups, settings.draws), np.nan)
-    return GroupPredictions(
-        groups=table,
-        expected_orders_draws=orders[:, 1:].copy() if run.bg_ok else missing,
-        predicted_cltv_draws=cltv[:, 1:].copy() if cltv_ok else missing.copy(),
-        warnings=run.warnings + tuple(_non_finite_warning(np.where(usable, sums, 0.0))),
-        settings=settings,
-    )
+        self.orders += indicator @ chunk.orders
+        self.cltv += indicator @ chunk.cltv
+
+    def result(self) -> GroupPredictions:
+        run, settings, orders, cltv = self.run, self.settings, self.orders, self.cltv
+        n_groups = len(self.present)
+        cltv_ok = run.bg_ok and run.gg_ok
+        orders_low, orders_high = _interval(orders[:, 1:], settings, run.bg_ok)
+        cltv_low, cltv_high = _interval(cltv[:, 1:], settings, cltv_ok)
+        table = pd.DataFrame(
+            {
+                "group_code": self.present,
+                "customers": np.bincount(self.group_of, minlength=n_groups).astype("int64"),
+                "expected_orders": orders[:, 0],
+                "expected_orders_low": orders_low,
+                "expected_orders_high": orders_high,
+                "predicted_cltv": cltv[:, 0],
+                "predicted_cltv_low": cltv_low,
+                "predicted_cltv_high": cltv_high,
+            },
+            columns=list(GROUP_COLUMNS),
+        )
+        sums = np.stack([orders.sum(axis=0), cltv.sum(axis=0)], axis=1)
+        usable = np.array([run.bg_ok, cltv_ok])
+        missing = np.full((n_groups, settings.draws), np.nan)
+        return GroupPredictions(
+            groups=table,
+            expected_orders_draws=orders[:, 1:].copy() if run.bg_ok else missing,
+            predicted_cltv_draws=cltv[:, 1:].copy() if cltv_ok else missing.copy(),
+            warnings=run.warnings + tuple(_non_finite_warning(np.where(usable, sums, 0.0))),
+            settings=settings,
+        )

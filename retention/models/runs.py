@@ -28,7 +28,7 @@ import pandas as pd
 from retention.filters import UNKNOWN
 from retention.models.bgnbd import BgNbdFit, fit_bgnbd
 from retention.models.churn_risk import ChurnRiskResult, fit_churn_risk
-from retention.models.cltv import CltvSettings, predict_customers, predict_group_totals
+from retention.models.cltv import CltvSettings, GroupPredictions, predict_customers_and_groups
 from retention.models.gamma_gamma import GammaGammaFit, fit_gamma_gamma, fittable_spend
 from retention.models.holdout import (
     check_holdout,
@@ -256,30 +256,24 @@ FROM customer_summary
 CELL_COLUMNS = ("cohort_month", "first_channel", "country")
 
 
-def _score_cells(
-    attributes: pd.DataFrame,
-    bgnbd: BgNbdFit,
-    gg: GammaGammaFit,
-    summary: pd.DataFrame,
-    cltv_settings: CltvSettings,
-) -> pd.DataFrame:
-    """Per (cohort month, channel, country) cell: customers, historical revenue, and the sums
-    of expected orders and predicted CLTV at the estimate and for every parameter draw."""
+def _cell_codes(
+    attributes: pd.DataFrame, summary: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, pd.MultiIndex]:
+    """Each customer's (cohort month, channel, country) cell: the attributes in the order of
+    ``summary``, the cell code of every customer and the cells by code."""
     joined = summary[["customer_id"]].merge(attributes, on="customer_id", how="left")
     joined["first_channel"] = joined["first_channel"].fillna(UNKNOWN)
     joined["country"] = joined["country"].fillna(UNKNOWN)
     keys = joined[list(CELL_COLUMNS)].astype(str)
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
-    groups = predict_group_totals(
-        bgnbd,
-        gg,
-        summary["frequency"],
-        summary["recency"],
-        summary["T"],
-        summary["monetary_value"],
-        cltv_settings,
-        groups=codes,
-    )
+    return joined, codes, uniques
+
+
+def _score_cells(
+    joined: pd.DataFrame, codes: np.ndarray, uniques: pd.MultiIndex, groups: GroupPredictions
+) -> pd.DataFrame:
+    """Per (cohort month, channel, country) cell: customers, historical revenue, and the sums
+    of expected orders and predicted CLTV at the estimate and for every parameter draw."""
     table = groups.groups
     cells = pd.DataFrame(list(uniques[table["group_code"].to_numpy()]), columns=list(CELL_COLUMNS))
     cells["cohort_month"] = pd.to_datetime(cells["cohort_month"]).dt.date
@@ -370,22 +364,21 @@ def fit_scores(
         if not fit.converged:
             warnings.append(f"The {name} did not converge: {fit.message}.")
 
-    note(0.35, "Predicting orders, spend and CLTV with intervals")
-    prediction = cltv_settings(settings)
-    predictions = predict_customers(
+    note(0.35, "Predicting orders, spend and CLTV with intervals, by cohort, channel, country")
+    attributes = store.query(ATTRIBUTES_SQL, {"unknown": UNKNOWN})
+    joined, codes, uniques = _cell_codes(attributes, summary)
+    predictions, groups = predict_customers_and_groups(
         bgnbd,
         gg,
         summary["frequency"],
         summary["recency"],
         summary["T"],
         summary["monetary_value"],
-        prediction,
+        cltv_settings(settings),
+        groups=codes,
     )
     warnings.extend(predictions.warnings)
-
-    note(0.55, "Totals by cohort, channel and country")
-    attributes = store.query(ATTRIBUTES_SQL, {"unknown": UNKNOWN})
-    cells = _score_cells(attributes, bgnbd, gg, summary, prediction)
+    cells = _score_cells(joined, codes, uniques, groups)
 
     note(0.65, "Training the churn-risk model")
     churn = _churn_risk(

@@ -407,3 +407,61 @@ def test_progress_and_json_round_trip(
     pd.testing.assert_frame_equal(back.calibration, result.calibration)
     pd.testing.assert_frame_equal(back.drivers, result.drivers)
     assert ChurnRiskResult.from_json(result.to_json()).scores.empty
+
+
+# --- drivers: the shortcut against scikit-learn's permutation_importance ------------------------
+
+
+def _random_features(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.Series]:
+    from retention.models.churn_risk import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+
+    data: dict[str, object] = {"customer_id": [f"c{i}" for i in range(n)]}
+    for column in NUMERIC_FEATURES:
+        values = rng.gamma(2.0, 10.0, n).round(1)  # ties, as in day counts
+        values[rng.random(n) < 0.1] = np.nan  # gaps of one-order customers
+        data[column] = values
+    for column in CATEGORICAL_FEATURES:
+        choices = np.array([f"{column}-{k}" for k in range(25)] + [None], dtype=object)
+        data[column] = rng.choice(choices, n)
+    features = pd.DataFrame(data)
+    signal = np.nan_to_num(features["recency_days"].to_numpy(), nan=20.0) / 20.0
+    signal += (features["channel"] == "channel-3").to_numpy()
+    churned = (rng.random(n) < 1.0 / (1.0 + np.exp(2.0 - signal))).astype("int64")
+    return features, pd.Series(churned)
+
+
+@pytest.mark.parametrize("n", [300, 2_000])
+def test_drivers_equal_scikit_learns_permutation_importance(n: int) -> None:
+    from sklearn.inspection import permutation_importance
+
+    from retention.models.churn_risk import (
+        PERMUTATION_REPEATS,
+        _classifier,
+        _design,
+        _drivers,
+        _permutation_importance,
+        _vocabulary,
+    )
+
+    rng = np.random.default_rng(n)
+    train, y_train = _random_features(rng, n)
+    test, y_test = _random_features(rng, n // 2)
+    vocabulary = _vocabulary(train)
+    model = _classifier(3, n).fit(_design(train, vocabulary), y_train)
+    design = _design(test, vocabulary)
+    drivers = _drivers(model, design, y_test, 3).set_index("feature")
+    expected = permutation_importance(
+        model,
+        design,
+        y_test.to_numpy(),
+        scoring="roc_auc",
+        n_repeats=PERMUTATION_REPEATS,
+        random_state=3,
+    )
+    columns = list(design.columns)
+    np.testing.assert_array_equal(drivers.loc[columns, "importance"], expected.importances_mean)
+    np.testing.assert_array_equal(drivers.loc[columns, "std"], expected.importances_std)
+    assert (drivers["importance"] != 0).any()
+    mean, std = _permutation_importance(model, design, y_test.to_numpy(), 3)  # no fallback
+    np.testing.assert_array_equal(mean, expected.importances_mean)
+    np.testing.assert_array_equal(std, expected.importances_std)

@@ -24,6 +24,7 @@ from retention.models.cltv import (
     CustomerPredictions,
     discount_factors,
     predict_customers,
+    predict_customers_and_groups,
     predict_group_totals,
 )
 from retention.models.gamma_gamma import (
@@ -430,6 +431,30 @@ def test_group_totals_add_up(weekly: pd.DataFrame, fits: tuple[BgNbdFit, GammaGa
     np.testing.assert_allclose(
         two.expected_orders_draws.sum(axis=0), whole.total_draws["expected_orders"], rtol=1e-12
     )
+
+
+def test_one_pass_equals_the_two_calls(
+    weekly: pd.DataFrame, fits: tuple[BgNbdFit, GammaGammaFit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_ = CltvSettings(draws=30)
+    args = (weekly["frequency"], weekly["recency"], weekly["T"], weekly["monetary_value"])
+    codes = (weekly["customer_id"].to_numpy() % 5) * 2
+    monkeypatch.setattr(cltv, "CHUNK_VALUES", 31 * 97)  # several chunks, cut inside pairs
+    customers, groups = predict_customers_and_groups(*fits, *args, settings_, groups=codes)
+    alone = predict_customers(*fits, *args, settings_)
+    by_group = predict_group_totals(*fits, *args, settings_, groups=codes)
+    pd.testing.assert_frame_equal(customers.customers, alone.customers, check_exact=True)
+    pd.testing.assert_series_equal(customers.totals, alone.totals, check_exact=True)
+    pd.testing.assert_frame_equal(customers.total_draws, alone.total_draws, check_exact=True)
+    assert customers.warnings == alone.warnings
+    pd.testing.assert_frame_equal(groups.groups, by_group.groups, check_exact=True)
+    np.testing.assert_array_equal(groups.expected_orders_draws, by_group.expected_orders_draws)
+    np.testing.assert_array_equal(groups.predicted_cltv_draws, by_group.predicted_cltv_draws)
+    assert groups.warnings == by_group.warnings
+    with pytest.raises(ValueError, match="one code per customer"):
+        predict_customers_and_groups(*fits, *args, settings_, groups=codes[:-1])
+    with pytest.raises(ValueError, match="integer codes"):
+        predict_customers_and_groups(*fits, *args, settings_, groups=codes * 0.5)
 
 
 def test_row_order_duplicates_and_chunks_do_not_matter(
