@@ -235,6 +235,8 @@ def main() -> int:
     generated = time.perf_counter() - t
     if not db.exists():
         build_sample_db(db, customers)
+    with Store(db):  # writable once: a cached file from an older version is migrated
+        pass
     store = Store(db, read_only=True)
     orders = len(shop.orders)
     print(

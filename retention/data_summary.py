@@ -37,10 +37,9 @@ SELECT count(DISTINCT f.customer_id) AS customers,
        coalesce(sum(f.revenue), 0) AS revenue,
        min(f.ordered_at) AS first_order_at,
        max(f.ordered_at) AS last_order_at,
-       count(DISTINCT o.currency) AS currencies,
-       min(o.currency) AS currency
+       count(DISTINCT f.currency) AS currencies,
+       min(f.currency) AS currency
 FROM order_facts AS f
-JOIN orders AS o USING (order_id)
 WHERE """
     + ORDER_FILTER_SQL.format(alias="f")
     + " AND "

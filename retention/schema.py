@@ -300,6 +300,7 @@ ORDER_FACTS = Table(
         Column("status", "text", "completed or refunded."),
         Column("channel", "text", "The order's channel."),
         Column("coupon_code", "text", "Coupon on the order."),
+        Column("currency", "text", "The order's currency code."),
         Column("is_guest", "bool", "No customer id."),
         Column("order_number", "count", "1 for the customer's first counted order, then 2, 3 ..."),
         Column("days_since_previous", "count", "Days since the customer's previous order."),
@@ -331,6 +332,37 @@ COHORT_ACTIVITY = Table(
         Column("country", "text", "The customer's country."),
         Column("first_category", "text", "Main category of the customer's first order."),
         Column("first_order_coupon", "bool", "The customer's first order used a coupon."),
+    ),
+)
+
+SEGMENT_ATTRIBUTES = Table(
+    name="segment_attributes",
+    label="Segment attributes",
+    description="One row per customer with every attribute a segment rule can test except "
+    "the model scores (joined from the latest run when read); rebuilt every load.",
+    kind="derived",
+    key=("customer_id",),
+    columns=(
+        Column("customer_id", "id", "Customer.", nullable=False),
+        Column("email", "text", "Email."),
+        Column("name", "text", "Name."),
+        Column("country", "text", "Country."),
+        Column("first_channel", "text", "Acquisition channel."),
+        Column("first_category", "text", "Main category of the first order."),
+        Column("cohort_month", "date", "First day of the first order's month."),
+        Column("first_order_at", "timestamp", "First counted order."),
+        Column("last_order_at", "timestamp", "Last counted order."),
+        Column("orders", "count", "Counted orders."),
+        Column("revenue", "float", "Revenue of counted orders."),
+        Column("aov", "float", "Revenue / orders."),
+        Column("recency_days", "count", "Days from the last order to the file's last order day."),
+        Column("loyalty_member", "bool", "Loyalty member."),
+        Column("coupon_user", "bool", "Used a coupon on a counted order."),
+        Column("accepts_marketing", "bool", "Consented to marketing email."),
+        Column("r_score", "int", "Recency quintile."),
+        Column("f_score", "int", "Frequency quintile."),
+        Column("m_score", "int", "Monetary quintile."),
+        Column("rfm_segment", "text", "Named RFM segment."),
     ),
 )
 
@@ -584,6 +616,7 @@ TABLES: dict[str, Table] = {
         CUSTOMER_SUMMARY,
         ORDER_FACTS,
         COHORT_ACTIVITY,
+        SEGMENT_ATTRIBUTES,
         SPEND_DAILY,
         IMPORTS,
         REJECTED_ROWS,
@@ -671,5 +704,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(6, "cohort_activity", (TABLES["cohort_activity"].ddl(), REFRESH_DERIVED)),
+    Migration(
+        7,
+        "segment_attributes and order_facts.currency",
+        (TABLES["segment_attributes"].ddl(), REFRESH_DERIVED),
+    ),
 )
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -99,6 +99,7 @@ SELECT o.order_id,
        o.status,
        o.channel,
        o.coupon_code,
+       o.currency,
        o.customer_id IS NULL AS is_guest,
        CASE WHEN o.customer_id IS NOT NULL THEN row_number() OVER w END AS order_number,
        CASE WHEN o.customer_id IS NOT NULL THEN
@@ -179,6 +180,9 @@ def refresh_derived(tx: Transaction) -> None:
     tx.execute(ORDER_FACTS_SQL)
     tx.execute(COHORT_ACTIVITY_SQL)
     tx.execute(SPEND_DAILY_SQL)
-    from retention.segments.saved import refresh_members  # segments read the derived tables
+    # Segments read the derived tables: their attributes first, then every saved segment.
+    from retention.segments.attributes import refresh_attributes
+    from retention.segments.saved import refresh_members
 
+    refresh_attributes(tx)
     refresh_members(tx)

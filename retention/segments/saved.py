@@ -114,6 +114,7 @@ def _fill_members(tx: Any, segment_id: int, rules: Group) -> None:
 def refresh_members(tx: Any) -> None:
     """Recompute the members of every saved segment (inside the caller's transaction).
 
+    Rules read ``segment_attributes`` (rebuilt by every load) and the latest model scores.
     A no-op while the file predates segments (an older file being migrated step by step)."""
     present = tx.scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'segments'"

@@ -297,3 +297,24 @@ def test_unknown_attributes_and_operators_never_reach_sql(name: str, operator: s
         return
     with pytest.raises(RuleError):
         parse_rules(json.dumps(one(name, operator, 1)))
+
+
+def test_attributes_follow_every_load_and_the_latest_run(shop: Store) -> None:
+    # segment_attributes is rebuilt by each load; the scores are joined from the latest run
+    # when read, so neither a new order nor a new run can leave a rule on stale values.
+    big = {"attribute": "revenue", "operator": ">=", "value": 150}
+    assert members(shop, big) == {"a", "c"}
+    more = frame(
+        "orders",
+        [{"order_id": "o9", "customer_id": "b", "ordered_at": "2026-07-01", "revenue": 500.0}],
+    )
+    load_frames(shop, {"orders": more}, source_name="more", replace=False)
+    assert members(shop, big) == {"a", "b", "c"}
+    rich = {"attribute": "predicted_cltv", "operator": ">", "value": 100}
+    assert members(shop, rich) == {"c"}
+    with shop.transaction() as tx:
+        tx.execute(
+            "INSERT INTO customer_scores (run_id, customer_id, predicted_cltv) "
+            "VALUES (2, 'e', 150.0)"
+        )
+    assert members(shop, rich) == {"e"}  # run 2 is the latest; only e is scored in it
