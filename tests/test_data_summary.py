@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,28 @@ def test_empty_store(store: Store) -> None:
     c = headline_counts(store)
     assert (c.customers, c.orders, c.revenue, c.aov, c.first_order_at) == (0, 0, 0.0, None, None)
     assert filter_options(store).first_day is None
+
+
+def test_headline_customers_are_distinct_ids_for_any_date_range(tmp_path: Path) -> None:
+    # Customers are counted as first orders in the range (ADR 0010); on the sample shop, with
+    # ranges that cut through customers' histories, that equals count(DISTINCT customer_id).
+    from retention.sample import build_sample_db
+
+    path = build_sample_db(tmp_path / "s.duckdb", 800)
+    with Store(path) as s:
+        for start, end in [
+            (None, None),
+            (date(2025, 3, 1), None),
+            (None, date(2025, 6, 30)),
+            (date(2024, 11, 15), date(2025, 2, 3)),
+            (date(2026, 1, 1), date(2026, 1, 1)),
+        ]:
+            flt = Filters(start=start, end=end)
+            params = flt.named_params()
+            want = s.scalar(
+                "SELECT count(DISTINCT customer_id) FROM order_facts "
+                "WHERE ($start IS NULL OR ordered_at >= $start) "
+                "AND ($end IS NULL OR ordered_at < $end)",
+                {"start": params["start"], "end": params["end"]},
+            )
+            assert headline_counts(s, flt).customers == want, (start, end)
