@@ -64,9 +64,17 @@ def _risky(text: pa.Array) -> pa.Array:
     return out
 
 
-def _any_risky(column: pd.Series) -> bool:
-    """Whether a text column has a cell that starts with a formula prefix."""
-    return bool(pc.any(_risky(pa.array(column, from_pandas=True))).as_py())
+def _any_risky(column: pd.Series) -> bool | None:
+    """Whether a column of text has a cell that starts with a formula prefix; None when it
+    holds something else than text and gaps. An object column is looked at through its
+    distinct values (a target list's repeat a few sentences)."""
+    if pd.api.types.is_object_dtype(column.dtype):
+        try:
+            column = pd.Series(pd.unique(column.to_numpy()), dtype=object)
+        except TypeError:  # unhashable cells
+            return None
+    cells = _string_cells(column)
+    return None if cells is None else bool(pc.any(_risky(cells)).as_py())
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,8 +87,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, position]
         if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
-        # Text columns: test the prefixes in Arrow first (pandas' str.startswith is per cell).
-        if isinstance(column.dtype, pd.StringDtype) and not _any_risky(column):
+        # Test the prefixes in Arrow first (pandas' str.startswith goes cell by cell).
+        if _any_risky(column) is False:
             continue
         text = column.astype("string")
         risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)

@@ -575,8 +575,15 @@ def record_export(
         )
     shown = list(columns) if columns is not None else list(target_list.frame.columns)
     members = target_list.members[["customer_id", "group"]].copy()
-    members["customer_id"] = members["customer_id"].astype(object)
-    members["group"] = members["group"].astype(object)
+    for name in ("customer_id", "group"):
+        # Text as pandas' str (Arrow-backed), which DuckDB scans without a Python object per
+        # cell; anything else as objects, as before.
+        column = members[name]
+        text = isinstance(column.dtype, pd.StringDtype) or (
+            pd.api.types.is_object_dtype(column.dtype)
+            and pd.api.types.infer_dtype(column, skipna=False) == "string"
+        )
+        members[name] = column.astype("str") if text else column.astype(object)
     settings = target_list.settings
     with store.transaction() as tx:
         export_id = int(tx.scalar("SELECT coalesce(max(export_id), 0) + 1 FROM exports"))
