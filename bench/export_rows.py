@@ -112,6 +112,8 @@ def prepare(customers: int) -> dict[str, object]:
             store.checkpoint()
         Path(f"{partial}.wal").unlink(missing_ok=True)
         os.replace(partial, prepared)
+    with Store(prepared) as store:  # writable once: a file cached by an older version migrates
+        store.checkpoint()
     with Store(prepared, read_only=True) as store:
         segment_id = int(
             store.query("SELECT segment_id FROM segments WHERE name = $n", {"n": SEGMENT}).iloc[
