@@ -15,7 +15,8 @@ How it stays fast (see DESIGN.md, "Rules that keep it fast"): rows with the same
 are collapsed into one row with a weight; t_x and T are first rounded to ``RESOLUTION`` = 1e-6
 of the time unit (whole days are exact in either unit: a day is 1/7 week, and days that are
 equal stay equal) and the three integers are packed into one int64 key, so only a 1-D
-``np.unique`` is needed. The likelihood is then summed in chunks of ``CHUNK_ROWS`` rows, and
+``np.unique`` is needed. The likelihood is then summed in chunks of ``CHUNK_ROWS`` rows (the
+lnΓ, ln B and ψ terms, which depend on x alone, once per distinct x and gathered), and
 the optimiser runs with BLAS limited to one thread. Parameters are optimised on the log scale
 with L-BFGS-B and polished with Newton steps on a numerical Hessian (central differences of
 the analytic gradient); the inverse of that Hessian is the covariance of the log-parameters.
@@ -167,45 +168,77 @@ def deduplicate(
 # --- likelihood ---------------------------------------------------------------------------
 
 
-def _ll_terms(theta: Array, x: Array, t_x: Array, big_t: Array) -> tuple[Array, Array]:
-    """Per-row log-likelihood and its gradient in the log-parameters (shape (4, n))."""
+def distinct_x(x: Array) -> tuple[Array, NDArray[np.intp]]:
+    """(values, codes) with ``values[codes] == x``: the terms of ℓ that depend on x alone
+    (the lnΓ, ln B and ψ terms) are evaluated once per distinct x and gathered, since x takes
+    few values (a count of repeat orders) while the rows run into the hundreds of thousands."""
+    values, codes = np.unique(x, return_inverse=True)
+    return values, codes.ravel()
+
+
+def _ll_terms(
+    theta: Array,
+    x: Array,
+    t_x: Array,
+    big_t: Array,
+    by_x: tuple[Array, NDArray[np.intp]] | None = None,
+) -> tuple[Array, Array]:
+    """Per-row log-likelihood and its gradient in the log-parameters (shape (4, n)).
+
+    ``by_x`` is ``distinct_x(x)`` when the caller has it (computed here otherwise); the result
+    is the same either way, bit for bit.
+    """
+    values, codes = distinct_x(x) if by_x is None else by_x
     r, alpha, a, b = np.exp(theta)
+    # Terms in x alone, one entry per distinct x.
+    repeat_v = values > 0
+    bx1_v = np.where(repeat_v, b + values - 1.0, 1.0)
+    psi_ab = special.digamma(a + b)
+    psi_abx_v = special.digamma(a + b + values)
+    ll_v = (
+        special.gammaln(r + values)
+        - special.gammaln(r)
+        + r * np.log(alpha)
+        + special.betaln(a, b + values)
+        - special.betaln(a, b)
+    )
+    d_r_v = special.digamma(r + values) - special.digamma(r) + np.log(alpha)
+    d_a_v = psi_ab - psi_abx_v
+    d_b_v = special.digamma(b + values) - special.digamma(b) + psi_ab - psi_abx_v
+    log_drop_v = np.where(repeat_v, np.log(a) - np.log(bx1_v), -np.inf)
+    # Terms in t_x and T, per row.
     rx = r + x
     log_at = np.log(alpha + big_t)
     log_atx = np.log(alpha + t_x)
-    repeat = x > 0
-    bx1 = np.where(repeat, b + x - 1.0, 1.0)
     a3 = -rx * log_at
-    a4 = np.where(repeat, np.log(a) - np.log(bx1) - rx * log_atx, -np.inf)
+    a4 = log_drop_v[codes] - rx * log_atx
     tail = np.logaddexp(a3, a4)
     w4 = np.exp(a4 - tail)  # share of the "dropped out after t_x" branch; 0 when x = 0
     w3 = 1.0 - w4
-    ll = (
-        special.gammaln(rx)
-        - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.betaln(a, b + x)
-        - special.betaln(a, b)
-        + tail
-    )
-    psi_abx = special.digamma(a + b + x)
-    psi_ab = special.digamma(a + b)
-    d_r = special.digamma(rx) - special.digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
+    ll = ll_v[codes] + tail
+    d_r = d_r_v[codes] - w3 * log_at - w4 * log_atx
     d_alpha = r / alpha - rx * (w3 / (alpha + big_t) + w4 / (alpha + t_x))
-    d_a = psi_ab - psi_abx + w4 / a
-    d_b = special.digamma(b + x) - special.digamma(b) + psi_ab - psi_abx - w4 / bx1
+    d_a = d_a_v[codes] + w4 / a
+    d_b = d_b_v[codes] - w4 / bx1_v[codes]
     grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return ll, grad
 
 
 def _weighted_sum(
-    theta: Array, x: Array, t_x: Array, big_t: Array, w: Array, chunk_rows: int = CHUNK_ROWS
+    theta: Array,
+    x: Array,
+    t_x: Array,
+    big_t: Array,
+    w: Array,
+    chunk_rows: int = CHUNK_ROWS,
+    by_x: tuple[Array, NDArray[np.intp]] | None = None,
 ) -> tuple[float, Array]:
+    values, codes = distinct_x(x) if by_x is None else by_x
     total = 0.0
     grad = np.zeros(4)
     for start in range(0, len(x), chunk_rows):
         part = slice(start, start + chunk_rows)
-        ll, g = _ll_terms(theta, x[part], t_x[part], big_t[part])
+        ll, g = _ll_terms(theta, x[part], t_x[part], big_t[part], (values, codes[part]))
         total += float(w[part] @ ll)
         grad += g @ w[part]
     return total, grad
@@ -328,8 +361,10 @@ def fit_bgnbd(
     if n_customers <= 0:
         raise ValueError("no customers to fit (empty input or all weights 0)")
 
+    by_x = distinct_x(x)
+
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, grad = _weighted_sum(theta, x, t_x, big_t, w)
+        ll, grad = _weighted_sum(theta, x, t_x, big_t, w, by_x=by_x)
         return -ll, -grad
 
     theta, value, hessian, covariance, converged, iterations, message = _minimise(

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from retention.models.bgnbd import CHUNK_ROWS, _minimise
+from retention.models.bgnbd import CHUNK_ROWS, _minimise, distinct_x
 
 __all__ = [
     "fittable_spend",
@@ -109,38 +109,61 @@ def _repeat_customers(
     return x, mean_spend, w
 
 
-def _ll_terms(theta: Array, x: Array, mean_spend: Array) -> tuple[Array, Array]:
-    """Per-customer log-likelihood and its gradient in (ln p, ln q, ln gamma), shape (3, n)."""
+def _ll_terms(
+    theta: Array,
+    x: Array,
+    mean_spend: Array,
+    by_x: tuple[Array, NDArray[np.intp]] | None = None,
+) -> tuple[Array, Array]:
+    """Per-customer log-likelihood and its gradient in (ln p, ln q, ln gamma), shape (3, n).
+
+    The lnΓ and ψ terms depend on x alone and are evaluated once per distinct x
+    (``by_x = distinct_x(x)``, computed here when not given); the result is the same bit for
+    bit.
+    """
+    values, codes = distinct_x(x) if by_x is None else by_x
     p, q, gamma = np.exp(theta)
-    px = p * x
-    shape = px + q
+    # Terms in x alone, one entry per distinct x.
+    px_v = p * values
+    shape_v = px_v + q
+    log_x_v = np.log(values)
+    gammaln_v = special.gammaln(shape_v) - special.gammaln(px_v) - special.gammaln(q)
+    psi_shape_v = special.digamma(shape_v)
+    psi_diff_v = psi_shape_v - special.digamma(px_v)
+    psi_q_v = psi_shape_v - special.digamma(q) + np.log(gamma)
+    # Per customer.
+    px = px_v[codes]
+    shape = shape_v[codes]
+    log_x = log_x_v[codes]
     log_total = np.log(gamma + x * mean_spend)
     log_spend = np.log(mean_spend)
-    log_x = np.log(x)
     ll = (
-        special.gammaln(shape)
-        - special.gammaln(px)
-        - special.gammaln(q)
+        gammaln_v[codes]
         + q * np.log(gamma)
         + (px - 1.0) * log_spend
         + px * log_x
         - shape * log_total
     )
-    psi_shape = special.digamma(shape)
-    d_p = x * (psi_shape - special.digamma(px) + log_spend + log_x - log_total)
-    d_q = psi_shape - special.digamma(q) + np.log(gamma) - log_total
+    d_p = x * (psi_diff_v[codes] + log_spend + log_x - log_total)
+    d_q = psi_q_v[codes] - log_total
     d_gamma = q / gamma - shape / (gamma + x * mean_spend)
     return ll, np.stack([d_p * p, d_q * q, d_gamma * gamma])
 
 
 def _weighted_sum(
-    theta: Array, x: Array, mean_spend: Array, w: Array, chunk_rows: int = CHUNK_ROWS
+    theta: Array,
+    x: Array,
+    mean_spend: Array,
+    w: Array,
+    chunk_rows: int = CHUNK_ROWS,
+    by_x: tuple[Array, NDArray[np.intp]] | None = None,
 ) -> tuple[float, Array]:
+    values, codes = distinct_x(x) if by_x is None else by_x
     total = 0.0
     grad = np.zeros(3)
     for start in range(0, len(x), chunk_rows):
         part = slice(start, start + chunk_rows)
-        ll, g = _ll_terms(theta, x[part], mean_spend[part])
+        ll, g = _ll_terms(theta, x[part], mean_spend[part], (values, codes[part]))
         total += float(w[part] @ ll)
         grad += g @ w[part]
     return total, grad
@@ -195,8 +218,10 @@ def fit_gamma_gamma(
     if n_customers <= 0:
         raise ValueError("no customers with frequency > 0 to fit the spend model on")
 
+    by_x = distinct_x(x)
+
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, grad = _weighted_sum(theta, x, mean_spend, w)
+        ll, grad = _weighted_sum(theta, x, mean_spend, w, by_x=by_x)
         return -ll, -grad
 
     theta, value, hessian, covariance, converged, iterations, message = _minimise(
