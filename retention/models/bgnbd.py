@@ -50,6 +50,8 @@ __all__ = [
     "expected_purchases",
     "expected_purchases_unconditional",
     "fit_bgnbd",
+    "distinct_x",
+    "weighted_sum_in_chunks",
     "p_alive",
 ]
 
@@ -224,21 +226,25 @@ def _ll_terms(
     return ll, grad
 
 
-def _weighted_sum(
+Terms = Callable[..., tuple[Array, Array]]
+
+
+def weighted_sum_in_chunks(
+    terms: Terms,
     theta: Array,
-    x: Array,
-    t_x: Array,
-    big_t: Array,
+    columns: tuple[Array, ...],
     w: Array,
+    by_x: tuple[Array, NDArray[np.intp]],
     chunk_rows: int = CHUNK_ROWS,
-    by_x: tuple[Array, NDArray[np.intp]] | None = None,
 ) -> tuple[float, Array]:
-    values, codes = distinct_x(x) if by_x is None else by_x
+    """Σ_i w_i ℓ_i and Σ_i w_i ∇ℓ_i, with ``terms(theta, *columns, by_x)`` evaluated on
+    ``chunk_rows`` rows at a time (``columns[0]`` is x; ``by_x`` is ``distinct_x`` of it)."""
+    values, codes = by_x
     total = 0.0
-    grad = np.zeros(4)
-    for start in range(0, len(x), chunk_rows):
+    grad = np.zeros(len(theta))
+    for start in range(0, len(w), chunk_rows):
         part = slice(start, start + chunk_rows)
-        ll, g = _ll_terms(theta, x[part], t_x[part], big_t[part], (values, codes[part]))
+        ll, g = terms(theta, *(c[part] for c in columns), (values, codes[part]))
         total += float(w[part] @ ll)
         grad += g @ w[part]
     return total, grad
@@ -261,7 +267,8 @@ def bgnbd_log_likelihood(
 ) -> float:
     """Σ_i w_i ℓ_i over the deduplicated rows, evaluated in chunks."""
     x, t_x, big_t, w = deduplicate(frequency, recency, T, weights)
-    return _weighted_sum(np.log(params.as_array()), x, t_x, big_t, w)[0]
+    theta = np.log(params.as_array())
+    return weighted_sum_in_chunks(_ll_terms, theta, (x, t_x, big_t), w, distinct_x(x))[0]
 
 
 # --- optimisation (shared with the Gamma-Gamma model) -------------------------------------
@@ -364,7 +371,7 @@ def fit_bgnbd(
     by_x = distinct_x(x)
 
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, grad = _weighted_sum(theta, x, t_x, big_t, w, by_x=by_x)
+        ll, grad = weighted_sum_in_chunks(_ll_terms, theta, (x, t_x, big_t), w, by_x)
         return -ll, -grad
 
     theta, value, hessian, covariance, converged, iterations, message = _minimise(

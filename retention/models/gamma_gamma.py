@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from retention.models.bgnbd import CHUNK_ROWS, _minimise, distinct_x
+from retention.models.bgnbd import _minimise, distinct_x, weighted_sum_in_chunks
 
 __all__ = [
     "fittable_spend",
@@ -150,25 +150,6 @@ def _ll_terms(
     return ll, np.stack([d_p * p, d_q * q, d_gamma * gamma])
 
 
-def _weighted_sum(
-    theta: Array,
-    x: Array,
-    mean_spend: Array,
-    w: Array,
-    chunk_rows: int = CHUNK_ROWS,
-    by_x: tuple[Array, NDArray[np.intp]] | None = None,
-) -> tuple[float, Array]:
-    values, codes = distinct_x(x) if by_x is None else by_x
-    total = 0.0
-    grad = np.zeros(3)
-    for start in range(0, len(x), chunk_rows):
-        part = slice(start, start + chunk_rows)
-        ll, g = _ll_terms(theta, x[part], mean_spend[part], (values, codes[part]))
-        total += float(w[part] @ ll)
-        grad += g @ w[part]
-    return total, grad
-
-
 def gamma_gamma_log_likelihood(
     params: GammaGammaParams,
     frequency: ArrayLike,
@@ -177,7 +158,8 @@ def gamma_gamma_log_likelihood(
 ) -> float:
     """Σ w_i ℓ_i over the customers with x > 0 (others contribute nothing)."""
     x, mean_spend, w = _repeat_customers(frequency, monetary_value, weights)
-    return _weighted_sum(np.log(params.as_array()), x, mean_spend, w)[0]
+    theta = np.log(params.as_array())
+    return weighted_sum_in_chunks(_ll_terms, theta, (x, mean_spend), w, distinct_x(x))[0]
 
 
 def _collapse(x: Array, mean_spend: Array, w: Array) -> tuple[Array, Array, Array]:
@@ -221,7 +203,7 @@ def fit_gamma_gamma(
     by_x = distinct_x(x)
 
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, grad = _weighted_sum(theta, x, mean_spend, w, by_x=by_x)
+        ll, grad = weighted_sum_in_chunks(_ll_terms, theta, (x, mean_spend), w, by_x)
         return -ll, -grad
 
     theta, value, hessian, covariance, converged, iterations, message = _minimise(
