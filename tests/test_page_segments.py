@@ -80,6 +80,15 @@ def tab(at: AppTest, name: str) -> AppTest:
     return at
 
 
+def tabs_position(at: AppTest) -> int:
+    """Where the tabs sit among the main block's children."""
+    return next(
+        i
+        for i, node in at.main.children.items()
+        if any(child.type == "tab" for child in getattr(node, "children", {}).values())
+    )
+
+
 def figures(at: AppTest) -> list[go.Figure]:
     return [pio.from_json(c.proto.spec) for c in at.get("plotly_chart")]
 
@@ -314,10 +323,14 @@ def test_save_rename_duplicate_load_and_delete(
     assert saved_names(path) == ["Loyal core", "Loyal core (copy)"]
     assert at.dataframe[0].value["customers"].tolist() == [segment.customers] * 2
 
-    # Load the copy into the builder, change it and save the change.
+    # Load the copy into the builder, change it and save the change. The message about it does
+    # not move the tabs: a browser remounts moved tabs and loses the switch to Build.
+    before = tabs_position(at.run())  # a run without a message
     at.button(key=view.LOAD_KEY).click().run()
     assert_ok(at)
     assert at.session_state[view.TAB_KEY] == "Build"
+    assert any("Loaded “Loyal core (copy)” into the builder" in s.value for s in at.success)
+    assert tabs_position(at) == before
     assert at.session_state[view.DRAFT_KEY] == parse_rules(rules).to_dict()
     assert at.number_input(key=key("r.0", "number")).value == 3.0
     at.number_input(key=key("r.0", "number")).set_value(5.0).run()

@@ -192,9 +192,17 @@ def flash(message: str) -> None:
 
 
 def show_flash() -> None:
+    """The pending success message, in a slot that is there on every run.
+
+    The slot keeps the tabs below it at the same place in the page. When a message appeared above
+    them only on some runs, the browser remounted the tabs after "Load into the builder" and kept
+    the tab the user had clicked last as its value, so the next click on the Build tab sent the
+    user back to Saved.
+    """
+    slot = st.empty()
     message = st.session_state.pop(FLASH_KEY, None)
     if message:
-        st.success(message, icon=":material/check_circle:")
+        slot.success(message, icon=":material/check_circle:")
 
 
 def _fail(area: str, message: str) -> None:
