@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from retention.schema import SCHEMA_VERSION, TABLES
-from retention.store import ReadOnlyQueryError, Store, StoreError
+from retention.store import MEMORY_LIMIT_ENV, ReadOnlyQueryError, Store, StoreError, memory_limit
 
 
 def test_new_file_is_migrated_to_current_version(store: Store) -> None:
@@ -120,6 +120,54 @@ def test_read_only_open(tmp_path: Path) -> None:
 def test_read_only_open_of_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         Store(tmp_path / "missing.duckdb", read_only=True)
+
+
+def setting(store: Store, name: str) -> str:
+    return str(store.query(f"SELECT current_setting('{name}') AS v")["v"].iloc[0])
+
+
+def test_memory_limit_is_two_gib_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    monkeypatch.setattr("os.sysconf", lambda name: {"SC_PAGE_SIZE": 4096}.get(name, 2**22))
+    assert memory_limit() == "2048MiB"  # 16 GiB machine: 2 GiB is less than 80%
+    monkeypatch.setattr("os.sysconf", lambda name: {"SC_PAGE_SIZE": 4096}.get(name, 2**19))
+    assert memory_limit() == "1638MiB"  # 2 GiB machine: 80% of it, DuckDB's own default
+    monkeypatch.undo()
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    with Store(tmp_path / "m.duckdb") as s:
+        expected = {"2048MiB": "2.0 GiB"}.get(memory_limit())
+        if expected:  # machines with at least 2.5 GiB
+            assert setting(s, "memory_limit") == expected
+        # It spills next to the file instead of growing.
+        assert setting(s, "temp_directory") == str(tmp_path / "m.duckdb.tmp")
+
+
+def test_memory_limit_from_the_environment_and_work_past_it_spills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64MiB")
+    with Store(tmp_path / "m.duckdb") as s:
+        assert setting(s, "memory_limit") == "64.0 MiB"
+        # A window over 4M strings (about 200 MB to sort) still runs, through the temp directory,
+        # with external access off.
+        got = s.query(
+            "SELECT count(*) AS n, max(rn) AS top, min(rn) AS bottom FROM ("
+            "  SELECT row_number() OVER (ORDER BY x::VARCHAR || repeat('x', 36)) AS rn"
+            "  FROM range(4000000) t(x))"
+        )
+    assert got.iloc[0].tolist() == [4_000_000, 4_000_000, 1]
+
+
+@pytest.mark.parametrize("value", ["lots", "2", "2 GBs", "-1GB"])
+def test_a_bad_memory_limit_says_how_to_write_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, value)
+    with pytest.raises(StoreError, match=r"RETENTION_MEMORY_LIMIT=.* is not a memory size.*2GB"):
+        Store(tmp_path / "m.duckdb")
+    assert not (tmp_path / "m.duckdb").exists()
 
 
 def test_not_a_database_file(tmp_path: Path) -> None:
