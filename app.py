@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from retention.store import StoreError
 from ui.access import (
     go_to_resumed_page,
     render_access_sidebar,
@@ -33,7 +34,11 @@ resumed = resume_link_after_login()
 pages = all_pages()
 page = st.navigation(pages)
 mark_frame()
-store = ensure_database()
+try:
+    store = ensure_database()
+except StoreError as error:  # locked file, not a database, a bad RETENTION_MEMORY_LIMIT
+    st.error(f"The app cannot open its database: {error}", icon=":material/error:")
+    st.stop()
 render_sidebar(store, str(db_path()))
 share_slot = st.sidebar.container()
 render_access_sidebar(access)

@@ -49,6 +49,20 @@ def run_app() -> AppTest:
     return at
 
 
+def test_a_database_that_cannot_be_opened_says_why(
+    empty_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETENTION_DB", str(empty_db.with_name("other.duckdb")))
+    monkeypatch.setenv("RETENTION_MEMORY_LIMIT", "plenty")
+    at = run_app()
+    assert [e.value for e in at.error] == [
+        "The app cannot open its database: RETENTION_MEMORY_LIMIT='plenty' is not a memory "
+        "size. Give a number and a unit, for example 2GB or 4096MiB, or unset it for the "
+        "default (2 GiB)."
+    ]
+    assert not at.metric
+
+
 def test_overview_shows_headline_counts(tiny_db: Path) -> None:
     at = run_app()
     metrics = {m.label: m.value for m in at.metric}
