@@ -15,7 +15,7 @@ statements, so the reading path can neither change data nor reach outside the fi
 Memory (ADR 0012): the instance may hold at most :func:`memory_limit` (2 GiB, or 80% of the
 machine's memory when that is less; ``RETENTION_MEMORY_LIMIT`` overrides it). Past it DuckDB
 spills sorts, joins and aggregates to ``<file>.tmp`` instead of growing: at 10M orders the
-derived-table refresh peaks at about 2.1 GiB instead of 4.2 GiB, for about 20% more time.
+derived-table refresh peaks at about 2.2 GiB instead of 4.2 GiB, for 10-20% more time.
 """
 
 from __future__ import annotations
